@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Release binaries are built for the CPU they run on: without it Swift's SIMD multiply-add lowers
+// to one `fmaf` library call per lane on baseline x86-64 (see DESIGN.md, "Swift SIMD").
+// Set EPISODIC_PORTABLE=1 to build for the baseline CPU (e.g. binaries copied to other machines).
+#if arch(x86_64) || arch(arm64)
+let tuneForHost = Context.environment["EPISODIC_PORTABLE"] == nil
+#else
+let tuneForHost = false
+#endif
+let hostSwift: [SwiftSetting] = tuneForHost ? [.unsafeFlags(["-target-cpu", "native"])] : []
+// The numeric targets are optimized in debug builds too: unoptimized SIMD code is ~100× slower,
+// which would turn the parity tests (hundreds of forward passes) into minutes.
+let numericSwift: [SwiftSetting] = hostSwift + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
+let package = Package(
+    name: "EpisodicMemory",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "TextEmbedding", targets: ["TextEmbedding"]),
+        .executable(name: "episodic", targets: ["episodic"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .target(
+            name: "TextEmbedding",
+            dependencies: ["CBLAS", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: numericSwift
+        ),
+        .executableTarget(
+            name: "episodic",
+            dependencies: [
+                "TextEmbedding",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources/bench_texts.json")],
+            swiftSettings: hostSwift
+        ),
+        .testTarget(
+            name: "TextEmbeddingTests",
+            dependencies: ["TextEmbedding"],
+            swiftSettings: hostSwift
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
