@@ -13,6 +13,12 @@ let hostSwift: [SwiftSetting] = tuneForHost ? [.unsafeFlags(["-target-cpu", "nat
 // The numeric targets are optimized in debug builds too: unoptimized SIMD code is ~100× slower,
 // which would turn the parity tests (hundreds of forward passes) into minutes.
 let numericSwift: [SwiftSetting] = hostSwift + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+// C kernels: optimized in every configuration; vectorized for the host CPU when tuned. The sum of
+// a softmax row is a reduction: clang vectorizes it only when it may reassociate.
+let numericC: [CSetting] = [
+    .unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=fast", "-fassociative-math", "-fno-signed-zeros",
+                  "-fno-trapping-math"] + (tuneForHost ? ["-march=native"] : [])),
+]
 
 let package = Package(
     name: "EpisodicMemory",
@@ -27,9 +33,10 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .target(name: "CKernels", cSettings: numericC),
         .target(
             name: "TextEmbedding",
-            dependencies: ["CBLAS", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CBLAS", "CKernels", .product(name: "Logging", package: "swift-log")],
             swiftSettings: numericSwift
         ),
         .executableTarget(

@@ -15,11 +15,15 @@ public struct EmbedderOptions: Sendable {
     /// Texts longer than this many UTF-8 bytes are refused with ``EmbeddingError/textTooLong``
     /// (tokenization is linear in the text; only the first `max_seq_length` tokens are embedded).
     public var maxTextBytes: Int = 4 << 20
+    /// The engine of the linear layers' matrix products.
+    public var linearBackend: LinearBackend = .packed
 
-    public init(threads: Int = 1, maxTokensPerPass: Int = 4096, maxTextBytes: Int = 4 << 20) {
+    public init(threads: Int = 1, maxTokensPerPass: Int = 4096, maxTextBytes: Int = 4 << 20,
+                linearBackend: LinearBackend = .packed) {
         self.threads = threads
         self.maxTokensPerPass = maxTokensPerPass
         self.maxTextBytes = maxTextBytes
+        self.linearBackend = linearBackend
     }
 }
 
@@ -67,8 +71,8 @@ public final class SentenceEmbedder: Sendable {
         tokenizer = try WordPieceTokenizer(json: tokenizerData, padToken: directory.padToken)
         let weights = try SafetensorsFile(url: directory.weightsURL)
         switch directory.config.modelType {
-        case "mpnet": encoder = .mpnet(try MPNetModel.load(weights, config: directory.config))
-        default: encoder = .bert(try BertModel.load(weights, config: directory.config))
+        case "mpnet": encoder = .mpnet(try MPNetModel.load(weights, config: directory.config, backend: options.linearBackend))
+        default: encoder = .bert(try BertModel.load(weights, config: directory.config, backend: options.linearBackend))
         }
         if tokenizer.maxTokenID >= directory.config.vocabSize {
             throw EmbeddingError.invalidConfiguration(

@@ -10,14 +10,13 @@ final class FloatTensor: @unchecked Sendable {
         values.withUnsafeBufferPointer { pointer.initialize(from: $0.baseAddress!, count: count) }
     }
 
-    /// Concatenates `parts` end to end (e.g. the query, key and value weights into one matrix).
-    init(concatenating parts: [[Float]]) {
-        count = parts.reduce(0) { $0 + $1.count }
+    /// The transpose of a row-major `rows × cols` matrix.
+    init(transposing values: [Float], rows: Int, cols: Int) {
+        precondition(values.count == rows * cols)
+        count = values.count
         pointer = .allocate(capacity: max(count, 1))
-        var offset = 0
-        for part in parts {
-            part.withUnsafeBufferPointer { (pointer + offset).initialize(from: $0.baseAddress!, count: part.count) }
-            offset += part.count
+        for r in 0..<rows {
+            for c in 0..<cols { pointer[c * rows + r] = values[r * cols + c] }
         }
     }
 
@@ -26,9 +25,10 @@ final class FloatTensor: @unchecked Sendable {
     var readPointer: UnsafePointer<Float> { UnsafePointer(pointer) }
 }
 
-/// Hands scratch pointers to worker threads of one forward pass. Safe because the workers write
-/// disjoint regions and the pass waits for all of them before reading.
+/// Hands an input and an output buffer to the worker threads of one forward pass. Safe because
+/// the workers only read `input`, write disjoint regions of `output`, and the caller waits for all
+/// of them before reading.
 struct SharedScratch: @unchecked Sendable {
-    let qkv: UnsafePointer<Float>
-    let context: UnsafeMutablePointer<Float>
+    let input: UnsafePointer<Float>
+    let output: UnsafeMutablePointer<Float>
 }

@@ -45,7 +45,7 @@ struct BertModel: Sendable {
     let embeddings: BertEmbeddings
     let layers: [TransformerLayer]
 
-    static func load(_ file: SafetensorsFile, config c: TransformerConfig) throws -> BertModel {
+    static func load(_ file: SafetensorsFile, config c: TransformerConfig, backend: LinearBackend) throws -> BertModel {
         let prefix = ["", "bert.", "model."].first { file.tensors[$0 + "embeddings.word_embeddings.weight"] != nil } ?? ""
         let h = c.hiddenSize
         var layers: [TransformerLayer] = []
@@ -56,13 +56,13 @@ struct BertModel: Sendable {
                  try file.floats(name + "attention.self.\(n).bias", shape: [h]))
             }
             let attention = SelfAttention(
-                qkv: .fused([try part("query"), try part("key"), try part("value")], in: h),
-                output: try .load(file, name + "attention.output.dense", in: h, out: h),
+                qkv: .fused([try part("query"), try part("key"), try part("value")], in: h, backend: backend),
+                output: try .load(file, name + "attention.output.dense", in: h, out: h, backend: backend),
                 norm: try .load(file, name + "attention.output.LayerNorm", size: h, eps: c.layerNormEps),
                 heads: c.headCount, headSize: c.headSize)
             let feedForward = FeedForward(
-                intermediate: try .load(file, name + "intermediate.dense", in: h, out: c.intermediateSize),
-                output: try .load(file, name + "output.dense", in: c.intermediateSize, out: h),
+                intermediate: try .load(file, name + "intermediate.dense", in: h, out: c.intermediateSize, backend: backend),
+                output: try .load(file, name + "output.dense", in: c.intermediateSize, out: h, backend: backend),
                 norm: try .load(file, name + "output.LayerNorm", size: h, eps: c.layerNormEps))
             layers.append(TransformerLayer(attention: attention, feedForward: feedForward))
         }

@@ -1,7 +1,12 @@
+import CKernels
 import Dispatch
 
 /// Multi-head self-attention with its output projection and add & norm:
 /// `x = LayerNorm(x + O · softmax(Q Kᵀ / √d + bias) V)`, computed per sequence of a packed batch.
+///
+/// Both attention products run on ``PackedGemm`` with Kᵀ and V packed per head (2·L·d floats):
+/// per-head `cblas_sgemm` calls on these tiny shapes (32 × 32 × 32) cost more in call and packing
+/// overhead than in arithmetic.
 struct SelfAttention: Sendable {
     /// Query, key and value projections stacked: one product gives `[Q | K | V]` per token.
     let qkv: Linear
@@ -18,34 +23,36 @@ struct SelfAttention: Sendable {
                  positionBias: (@Sendable (Int) -> UnsafePointer<Float>)? = nil) {
         let t = tokens.count
         let h = hiddenSize
-        qkv.multiply(ws.hidden, rows: t, into: ws.qkv)
-        RowKernels.addBias(ws.qkv, rows: t, cols: 3 * h, bias: qkv.bias.readPointer)
+        qkv.forward(ws.hidden, rows: t, into: ws.qkv, threads: threads)
 
         let items = tokens.sequences.count * heads
         let workers = max(1, min(threads, items))
         let longest = tokens.longest
-        let scale = 1 / Float(headSize).squareRoot()
-        let scratch = SharedScratch(qkv: ws.qkv, context: ws.context)
+        let d = headSize
+        let scale = 1 / Float(d).squareRoot()
+        let scratch = SharedScratch(input: ws.qkv, output: ws.context)
         let run: @Sendable (Int) -> Void = { worker in
-            let qkvPointer = scratch.qkv, context = scratch.context
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, longest * longest))
-            defer { scores.deallocate() }
+            let qkv = scratch.input, context = scratch.output
+            let keySize = PackedGemm.packedCount(k: d, n: longest)
+            let valueSize = PackedGemm.packedCount(k: longest, n: d)
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, longest * longest + keySize + valueSize))
+            defer { buffer.deallocate() }
+            let scores = buffer, keys = buffer + longest * longest, values = keys + keySize
             var item = worker
             while item < items {
                 let sequence = item / heads, head = item % heads
                 let range = tokens.sequences[sequence]
                 let length = range.count
-                let q = qkvPointer + range.lowerBound * 3 * h + head * headSize
-                var beta: Float = 0
-                if let positionBias {
-                    scores.update(from: positionBias(sequence) + head * length * length, count: length * length)
-                    beta = 1
-                }
-                Gemm.multiplyTransposed(m: length, n: length, k: headSize, alpha: scale,
-                                        a: q, lda: 3 * h, b: q + h, ldb: 3 * h, beta: beta, c: scores, ldc: length)
-                RowKernels.softmaxRows(scores, rows: length, cols: length, ld: length)
-                Gemm.multiply(m: length, n: headSize, k: length, a: scores, lda: length, b: q + 2 * h, ldb: 3 * h,
-                              c: context + range.lowerBound * h + head * headSize, ldc: h)
+                let q = qkv + range.lowerBound * 3 * h + head * d
+                // Kᵀ: element (i, j) = K[j][i]; V: element (i, j) = V[i][j].
+                PackedGemm.pack(q + h, k: d, n: length, rowStride: 1, columnStride: 3 * h, into: keys)
+                PackedGemm.pack(q + 2 * h, k: length, n: d, rowStride: 3 * h, columnStride: 1, into: values)
+                PackedGemm.multiply(m: length, a: q, lda: 3 * h, packed: keys, k: d, n: length, bias: nil,
+                                    c: scores, ldc: length)
+                ek_softmax_rows(scores, length, length, length, scale,
+                                positionBias.map { $0(sequence) + head * length * length })
+                PackedGemm.multiply(m: length, a: scores, lda: length, packed: values, k: length, n: d, bias: nil,
+                                    c: context + range.lowerBound * h + head * d, ldc: h)
                 item += workers
             }
         }
@@ -55,7 +62,7 @@ struct SelfAttention: Sendable {
             DispatchQueue.concurrentPerform(iterations: workers, execute: run)
         }
 
-        output.multiply(ws.context, rows: t, into: ws.projected)
-        norm.forward(ws.hidden, adding: ws.projected, bias: output.bias.readPointer, rows: t)
+        output.forward(ws.context, rows: t, into: ws.projected, threads: threads)
+        norm.forward(ws.hidden, adding: ws.projected, rows: t)
     }
 }

@@ -6,6 +6,6 @@ struct TransformerLayer: Sendable {
     func forward(_ tokens: PackedTokens, _ ws: Workspace, threads: Int,
                  positionBias: (@Sendable (Int) -> UnsafePointer<Float>)? = nil) {
         attention.forward(tokens, ws, threads: threads, positionBias: positionBias)
-        feedForward.forward(tokens.count, ws)
+        feedForward.forward(tokens.count, ws, threads: threads)
     }
 }

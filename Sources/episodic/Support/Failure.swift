@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import TextEmbedding
+
+/// Exit codes of `episodic`, following sysexits(3) where one fits.
+enum ExitStatus {
+    /// Bad input data: a malformed line, a wrong dimension.
+    static let dataError: Int32 = 65
+    /// A file or model that is needed is missing.
+    static let noInput: Int32 = 66
+    /// A service the command needs is unavailable (a model that fails to load, a busy database).
+    static let unavailable: Int32 = 69
+    /// Anything else that went wrong.
+    static let failure: Int32 = 1
+}
+
+/// An error the tool reports as one line on stderr with a chosen exit status.
+struct Failure: Error, CustomStringConvertible {
+    var message: String
+    var status: Int32 = ExitStatus.failure
+    var description: String { message }
+}
+
+/// Writes a line to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Runs a command's body, turning known errors into a one-line message and an exit status.
+func reportingFailures<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let failure as Failure {
+        printError("error: \(failure.message)")
+        throw ExitCode(failure.status)
+    } catch let error as EmbeddingError {
+        printError("error: \(error)")
+        switch error {
+        case .modelDirectoryNotFound, .missingFile: throw ExitCode(ExitStatus.noInput)
+        case .textTooLong: throw ExitCode(ExitStatus.dataError)
+        default: throw ExitCode(ExitStatus.unavailable)
+        }
+    }
+}
