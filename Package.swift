@@ -51,7 +51,12 @@ let package = Package(
         ),
         .testTarget(
             name: "TextEmbeddingTests",
-            dependencies: ["TextEmbedding"],
+            dependencies: ["TextEmbedding", "CKernels"],
+            swiftSettings: hostSwift
+        ),
+        .testTarget(
+            name: "episodicTests",
+            dependencies: ["episodic"],
             swiftSettings: hostSwift
         ),
     ],

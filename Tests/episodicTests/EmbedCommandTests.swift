@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+/// `episodic embed` through a real process: JSON lines in, JSON lines out, bad lines refused.
+@Suite struct EmbedCommandTests {
+    @Test func embedsEachLineKeepingTheID() throws {
+        let input = """
+        {"id": 1, "text": "The agent booked a flight to Lisbon."}
+        {"id": "b-2", "text": "The user prefers window seats."}
+
+        {"id": {"n": 3}, "text": ""}
+        """
+        let result = try CLIRunner.run(["embed"], stdin: input)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(lines.count == 3)
+        #expect(lines[0]["id"] as? Int == 1)
+        #expect(lines[1]["id"] as? String == "b-2")
+        #expect((lines[2]["id"] as? [String: Any])?["n"] as? Int == 3)
+        for line in lines {
+            let vector = (line["embedding"] as! [Double])
+            #expect(vector.count == 384)
+            let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            #expect(abs(norm - 1) < 1e-4)
+        }
+    }
+
+    @Test func queryFlagChangesNothingForAModelWithoutPrompts() throws {
+        // all-MiniLM-L6-v2 has no query prompt: --query must give the same vector.
+        let input = #"{"id": 1, "text": "where is the flight booking?"}"#
+        let passage = try CLIRunner.run(["embed"], stdin: input)
+        let query = try CLIRunner.run(["embed", "--query"], stdin: input)
+        #expect(passage.status == 0 && query.status == 0)
+        #expect(passage.stdout == query.stdout)
+    }
+
+    @Test func badLinesAreReportedByNumberAndNothingIsPrinted() throws {
+        let input = """
+        {"id": 1, "text": "fine"}
+        not json
+        {"id": 3}
+        {"text": "no id"}
+        {"id": 5, "text": 42}
+        """
+        let result = try CLIRunner.run(["embed"], stdin: input)
+        #expect(result.status == 65)
+        #expect(result.stdout.isEmpty)
+        for fragment in ["line 2: not a JSON object", "line 3: \"text\" is missing", "line 4: \"id\" is missing",
+                         "line 5: \"text\" is missing or not a string"] {
+            #expect(result.stderr.contains(fragment), "\(result.stderr)")
+        }
+    }
+
+    @Test func missingModelDirectoryIsAClearError() throws {
+        let result = try CLIRunner.run(["embed", "--model", "/nonexistent/model"], stdin: #"{"id": 1, "text": "x"}"#)
+        #expect(result.status == 66)
+        #expect(result.stderr.contains("model directory not found: /nonexistent/model"))
+        #expect(result.stderr.contains("scripts/setup.sh"))
+    }
+
+    @Test func invalidUTF8IsRefused() throws {
+        let process = Process()
+        process.executableURL = CLIRunner.binary
+        process.arguments = ["embed"]
+        let input = Pipe(), err = Pipe()
+        process.standardInput = input
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        input.fileHandleForWriting.write(Data([0x7B, 0x22, 0x69, 0x64, 0x22, 0x3A, 0x31, 0x2C, 0x22, 0x74, 0x65, 0x78, 0x74,
+                                               0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D, 0x0A]))
+        try input.fileHandleForWriting.close()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 65)
+        #expect(message.contains("line 1: not valid UTF-8"))
+    }
+}
