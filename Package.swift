@@ -25,11 +25,16 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "TextEmbedding", targets: ["TextEmbedding"]),
+        .library(name: "VectorSearch", targets: ["VectorSearch"]),
+        .library(name: "EpisodeStore", targets: ["EpisodeStore"]),
         .executable(name: "episodic", targets: ["episodic"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -39,10 +44,26 @@ let package = Package(
             dependencies: ["CBLAS", "CKernels", .product(name: "Logging", package: "swift-log")],
             swiftSettings: numericSwift
         ),
+        .target(
+            name: "VectorSearch",
+            dependencies: ["CKernels", .product(name: "HeapModule", package: "swift-collections")],
+            swiftSettings: numericSwift
+        ),
+        .target(
+            name: "EpisodeStore",
+            dependencies: [
+                "VectorSearch",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: hostSwift
+        ),
         .executableTarget(
             name: "episodic",
             dependencies: [
                 "TextEmbedding",
+                "VectorSearch",
+                "EpisodeStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -52,6 +73,16 @@ let package = Package(
         .testTarget(
             name: "TextEmbeddingTests",
             dependencies: ["TextEmbedding", "CKernels"],
+            swiftSettings: hostSwift
+        ),
+        .testTarget(
+            name: "VectorSearchTests",
+            dependencies: ["VectorSearch", "CKernels", "TextEmbedding"],
+            swiftSettings: hostSwift
+        ),
+        .testTarget(
+            name: "EpisodeStoreTests",
+            dependencies: ["EpisodeStore", "TextEmbedding"],
             swiftSettings: hostSwift
         ),
         .testTarget(

@@ -1,0 +1,88 @@
+/// An in-memory index of one vector column, partitioned by agent: exact top-k by inner product
+/// within one agent's vectors, safe for concurrent readers and writers.
+///
+/// ```swift
+/// let index = VectorIndex(column: VectorColumn(name: "vector_fastembed", role: .fast, dimension: 384, modelID: "m"))
+/// try index.upsert(episodeID: "e1", agentID: "a", vector: v)
+/// let hits = try index.search(query, agentID: "a", topK: 100)   // best first
+/// ```
+public final class VectorIndex: @unchecked Sendable {
+    public let column: VectorColumn
+    private var partitions: [String: AgentPartition] = [:]
+    private var agentOf: [String: String] = [:]
+    private let lock = ReadWriteLock()
+
+    public init(column: VectorColumn) {
+        self.column = column
+    }
+
+    /// Vectors in the index.
+    public var count: Int { lock.read { agentOf.count } }
+
+    /// Vectors of `agentID`.
+    public func count(agentID: String) -> Int { lock.read { partitions[agentID]?.count ?? 0 } }
+
+    /// Agents with at least one vector, and how many each has.
+    public func agentCounts() -> [String: Int] { lock.read { partitions.mapValues(\.count) } }
+
+    public func contains(episodeID: String) -> Bool { lock.read { agentOf[episodeID] != nil } }
+
+    /// The stored vector of `episodeID`, if any.
+    public func vector(episodeID: String) -> [Float]? {
+        lock.read { agentOf[episodeID].flatMap { partitions[$0]?.vector(episodeID) } }
+    }
+
+    /// Adds or replaces the vector of `episodeID`, owned by `agentID`. An episode moved to
+    /// another agent leaves its old partition.
+    public func upsert(episodeID: String, agentID: String, vector: [Float]) throws(VectorError) {
+        try column.validate(vector)
+        lock.write { insertLocked(episodeID, agentID, vector) }
+    }
+
+    /// Adds many vectors under one lock (loading a store). Every vector is validated first; on an
+    /// error nothing is added.
+    public func upsert(_ entries: [(episodeID: String, agentID: String, vector: [Float])]) throws(VectorError) {
+        for entry in entries { try column.validate(entry.vector) }
+        lock.write { for entry in entries { insertLocked(entry.episodeID, entry.agentID, entry.vector) } }
+    }
+
+    private func insertLocked(_ id: String, _ agent: String, _ vector: [Float]) {
+        if let previous = agentOf[id], previous != agent { removeLocked(id) }
+        agentOf[id] = agent
+        vector.withUnsafeBufferPointer { v in
+            partitions[agent, default: AgentPartition(dimension: column.dimension)].upsert(id, v.baseAddress!)
+        }
+    }
+
+    /// Removes the vector of `episodeID`; returns whether it was present.
+    @discardableResult
+    public func remove(episodeID: String) -> Bool {
+        lock.write { removeLocked(episodeID) }
+    }
+
+    @discardableResult
+    private func removeLocked(_ id: String) -> Bool {
+        guard let agent = agentOf.removeValue(forKey: id) else { return false }
+        partitions[agent]?.remove(id)
+        if partitions[agent]?.count == 0 { partitions[agent] = nil }
+        return true
+    }
+
+    /// Empties the index.
+    public func removeAll() {
+        lock.write { partitions = [:]; agentOf = [:] }
+    }
+
+    /// The `topK` vectors of `agentID` with the largest inner product with `query`, best first,
+    /// ties by episode id ascending: exactly `min(topK, count(agentID))` results, identical to an
+    /// exhaustive float32 scan with ``VectorKernels/dot``.
+    public func search(_ query: [Float], agentID: String, topK: Int) throws(VectorError) -> [ScoredEpisode] {
+        try column.validate(query)
+        return lock.read {
+            guard let partition = partitions[agentID] else { return [] }
+            return query.withUnsafeBufferPointer { q in
+                partition.search(q.baseAddress!, k: topK).map { ScoredEpisode(episodeID: $0.id, score: $0.score, column: column.name) }
+            }
+        }
+    }
+}

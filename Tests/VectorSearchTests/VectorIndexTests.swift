@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+@testable import VectorSearch
+
+/// Deterministic pseudo-random numbers for reproducible test data.
+struct SeededRandom {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return state
+    }
+    /// Approximately standard normal (sum of uniforms).
+    mutating func gaussian() -> Float {
+        var s: Float = 0
+        for _ in 0..<6 { s += Float(next() >> 40) / Float(1 << 24) }
+        return s - 3
+    }
+    mutating func unitVector(_ dimension: Int) -> [Float] {
+        let v = (0..<dimension).map { _ in gaussian() }
+        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return v.map { $0 / norm }
+    }
+}
+
+/// Brute force: every vector scored with the same float32 dot, sorted by score desc, id asc.
+func bruteForce(_ vectors: [(id: String, vector: [Float])], query: [Float], k: Int) -> [(String, Float)] {
+    vectors.map { ($0.id, VectorKernels.dot($0.vector, query)) }
+        .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+        .prefix(k).map { $0 }
+}
+
+@Suite struct VectorIndexTests {
+    let column = VectorColumn(name: "vector_fastembed", role: .fast, dimension: 64, modelID: "test")
+
+    @Test func equalsBruteForceOnRandomVectors() throws {
+        // 5,000 vectors in one agent: above the exact-scan limit, so the int8 pass and rescoring run.
+        var random = SeededRandom(state: 7)
+        let index = VectorIndex(column: column)
+        let vectors = (0..<5000).map { (id: "e\($0)", vector: random.unitVector(64)) }
+        try index.upsert(vectors.map { ($0.id, "agent", $0.vector) })
+        for _ in 0..<20 {
+            let query = random.unitVector(64)
+            for k in [1, 10, 100] {
+                let hits = try index.search(query, agentID: "agent", topK: k)
+                let expected = bruteForce(vectors, query: query, k: k)
+                #expect(hits.map(\.episodeID) == expected.map(\.0))
+                #expect(hits.map(\.score) == expected.map(\.1))
+                #expect(hits.allSatisfy { $0.column == "vector_fastembed" })
+            }
+        }
+    }
+
+    @Test func clusteredVectorsWithNearTiesStillMatch() throws {
+        // Near-duplicates make many scores differ by less than the int8 error: the bounds must
+        // send all of them to float32 rescoring.
+        var random = SeededRandom(state: 11)
+        let center = random.unitVector(64)
+        let vectors = (0..<3000).map { i -> (id: String, vector: [Float]) in
+            let noise = random.unitVector(64)
+            let v = zip(center, noise).map { $0 + 0.02 * $1 }
+            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return ("c\(i)", v.map { $0 / norm })
+        }
+        let index = VectorIndex(column: column)
+        try index.upsert(vectors.map { ($0.id, "a", $0.vector) })
+        for _ in 0..<5 {
+            let query = zip(center, random.unitVector(64)).map { $0 + 0.05 * $1 }
+            let hits = try index.search(query, agentID: "a", topK: 100)
+            #expect(hits.map(\.episodeID) == bruteForce(vectors, query: query, k: 100).map(\.0))
+        }
+    }
+
+    @Test func exactTiesAreBrokenByIdAscending() throws {
+        let index = VectorIndex(column: column)
+        let v = [Float](repeating: 0.125, count: 64)
+        for id in ["b", "c", "a", "d"] { try index.upsert(episodeID: id, agentID: "x", vector: v) }
+        #expect(try index.search(v, agentID: "x", topK: 3).map(\.episodeID) == ["a", "b", "c"])
+    }
+
+    @Test func returnsExactlyMinOfKAndTheAgentsCountNeverShortBecauseOfTheFilter() throws {
+        var random = SeededRandom(state: 3)
+        let index = VectorIndex(column: column)
+        // 100 agents, 2,000 vectors: each agent's results come from its own vectors only.
+        var byAgent: [String: [(id: String, vector: [Float])]] = [:]
+        for i in 0..<2000 {
+            let agent = "agent-\(i % 100)"
+            let entry = (id: "v\(i)", vector: random.unitVector(64))
+            byAgent[agent, default: []].append(entry)
+            try index.upsert(episodeID: entry.id, agentID: agent, vector: entry.vector)
+        }
+        let query = random.unitVector(64)
+        for (agent, vectors) in byAgent {
+            let hits = try index.search(query, agentID: agent, topK: 100)
+            #expect(hits.count == min(100, vectors.count))
+            #expect(hits.map(\.episodeID) == bruteForce(vectors, query: query, k: 100).map(\.0))
+        }
+        #expect(try index.search(query, agentID: "nobody", topK: 10).isEmpty)
+        #expect(index.count == 2000)
+        #expect(index.count(agentID: "agent-7") == 20)
+    }
+
+    @Test func removalAndReplacementKeepResultsExact() throws {
+        var random = SeededRandom(state: 5)
+        let index = VectorIndex(column: column)
+        var vectors = (0..<1500).map { (id: "r\($0)", vector: random.unitVector(64)) }
+        try index.upsert(vectors.map { ($0.id, "a", $0.vector) })
+        // Remove every third, then upsert every fifth (re-adding removed ones), move one away.
+        for i in stride(from: 0, to: 1500, by: 3) { index.remove(episodeID: "r\(i)") }
+        for i in stride(from: 1, to: 1500, by: 5) {
+            let v = random.unitVector(64)
+            try index.upsert(episodeID: "r\(i)", agentID: "a", vector: v)
+            vectors[i].vector = v
+        }
+        try index.upsert(episodeID: "r2", agentID: "b", vector: vectors[2].vector)
+        let remaining = vectors.enumerated().filter { ($0.offset % 3 != 0 || $0.offset % 5 == 1) && $0.offset != 2 }.map(\.element)
+        #expect(index.count(agentID: "a") == remaining.count)
+        #expect(index.count(agentID: "b") == 1)
+        #expect(index.vector(episodeID: "r4") == vectors[4].vector)
+        #expect(index.vector(episodeID: "r3") == nil)
+        let query = random.unitVector(64)
+        #expect(try index.search(query, agentID: "a", topK: 50).map(\.episodeID) == bruteForce(remaining, query: query, k: 50).map(\.0))
+    }
+
+    @Test func dimensionAndNaNAreTypedErrors() throws {
+        let index = VectorIndex(column: column)
+        #expect(throws: VectorError.dimensionMismatch(column: "vector_fastembed", expected: 64, actual: 3)) {
+            try index.upsert(episodeID: "x", agentID: "a", vector: [1, 2, 3])
+        }
+        var bad = [Float](repeating: 0, count: 64)
+        bad[7] = .nan
+        #expect(throws: VectorError.nonFiniteValue(column: "vector_fastembed", index: 7)) {
+            try index.upsert(episodeID: "x", agentID: "a", vector: bad)
+        }
+        bad[7] = -.infinity
+        #expect(throws: VectorError.nonFiniteValue(column: "vector_fastembed", index: 7)) {
+            try index.search(bad, agentID: "a", topK: 1)
+        }
+        #expect(throws: VectorError.dimensionMismatch(column: "vector_fastembed", expected: 64, actual: 65)) {
+            try index.search([Float](repeating: 0, count: 65), agentID: "a", topK: 1)
+        }
+        // A bad entry in a batch leaves the index untouched.
+        #expect(throws: VectorError.self) {
+            try index.upsert([("ok", "a", [Float](repeating: 0.1, count: 64)), ("bad", "a", [1])])
+        }
+        #expect(index.count == 0)
+    }
+
+    @Test func int8DotKernelMatchesIntegerArithmetic() {
+        var random = SeededRandom(state: 9)
+        for dim in [1, 31, 32, 33, 100, 384, 1024] {
+            let rows = 7
+            let codes = (0..<(rows * dim)).map { _ in Int8(Int(random.next() % 255) - 127) }
+            let query = (0..<dim).map { _ in Int8(Int(random.next() % 255) - 127) }
+            var out = [Int32](repeating: 0, count: rows)
+            ek_dot_i8_rows_swift(codes, rows, dim, query, &out)
+            for r in 0..<rows {
+                let expected = (0..<dim).reduce(Int32(0)) { $0 + Int32(codes[r * dim + $1]) * Int32(query[$1]) }
+                #expect(out[r] == expected, "dim \(dim) row \(r)")
+            }
+        }
+    }
+}
+
+import CKernels
+func ek_dot_i8_rows_swift(_ codes: [Int8], _ rows: Int, _ dim: Int, _ query: [Int8], _ out: inout [Int32]) {
+    ek_dot_i8_rows(codes, rows, dim, query, &out)
+}
