@@ -41,7 +41,11 @@ let package = Package(
         .target(name: "CKernels", cSettings: numericC),
         .target(
             name: "TextEmbedding",
-            dependencies: ["CBLAS", "CKernels", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CBLAS", "CKernels",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: numericSwift
         ),
         .target(

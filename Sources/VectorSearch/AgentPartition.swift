@@ -16,6 +16,15 @@ struct AgentPartition {
 
     init(dimension: Int) { self.dimension = dimension }
 
+    /// Makes room for `total` vectors at once: a bulk load then never regrows (and re-copies)
+    /// its arrays.
+    mutating func reserve(total n: Int) {
+        guard n > ids.count else { return }
+        ids.reserveCapacity(n); slots.reserveCapacity(n)
+        vectors.reserveCapacity(n * dimension); codes.reserveCapacity(n * dimension)
+        scales.reserveCapacity(n); residualNorms.reserveCapacity(n); codeNorms.reserveCapacity(n)
+    }
+
     var count: Int { ids.count }
 
     /// Below this many vectors (or 2·k) a search scores every float32 vector directly: the int8
@@ -39,11 +48,13 @@ struct AgentPartition {
             slot = ids.count
             ids.append(id)
             slots[id] = slot
-            vectors.append(contentsOf: repeatElement(0, count: d))
+            vectors.append(contentsOf: UnsafeBufferPointer(start: vector, count: d))
             codes.append(contentsOf: repeatElement(0, count: d))
             scales.append(0); residualNorms.append(0); codeNorms.append(0)
         }
-        vectors.withUnsafeMutableBufferPointer { ($0.baseAddress! + slot * d).update(from: vector, count: d) }
+        if slot < ids.count - 1 || vectors.count > (slot + 1) * d {
+            vectors.withUnsafeMutableBufferPointer { ($0.baseAddress! + slot * d).update(from: vector, count: d) }
+        }
         let q = codes.withUnsafeMutableBufferPointer { VectorKernels.quantize(vector, count: d, into: $0.baseAddress! + slot * d) }
         scales[slot] = q.scale
         residualNorms[slot] = q.residualNorm

@@ -46,6 +46,18 @@ public final class VectorIndex: @unchecked Sendable {
         lock.write { for entry in entries { insertLocked(entry.episodeID, entry.agentID, entry.vector) } }
     }
 
+    /// Makes room for the given number of vectors per agent (before a bulk load).
+    public func reserve(vectorsPerAgent counts: [String: Int]) {
+        lock.write {
+            var total = agentOf.count
+            for (agent, count) in counts {
+                partitions[agent, default: AgentPartition(dimension: column.dimension)].reserve(total: count)
+                total += count
+            }
+            agentOf.reserveCapacity(total)
+        }
+    }
+
     private func insertLocked(_ id: String, _ agent: String, _ vector: [Float]) {
         if let previous = agentOf[id], previous != agent { removeLocked(id) }
         agentOf[id] = agent

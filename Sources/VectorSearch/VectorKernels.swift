@@ -1,3 +1,5 @@
+import CKernels
+
 /// Float32 and int8 vector arithmetic for the search index.
 public enum VectorKernels {
     typealias V8 = SIMD8<Float>
@@ -48,21 +50,10 @@ public enum VectorKernels {
 
     /// Quantizes `x` (symmetric, per vector, codes in [−127, 127]) into `codes`.
     static func quantize(_ x: UnsafePointer<Float>, count: Int, into codes: UnsafeMutablePointer<Int8>) -> Quantized {
-        var maxAbs: Float = 0
-        for i in 0..<count { maxAbs = max(maxAbs, abs(x[i])) }
-        let scale = maxAbs > 0 ? maxAbs / 127 : 1
-        let inverse = 1 / scale
-        var residual: Float = 0, norm: Float = 0
-        for i in 0..<count {
-            let q = max(-127, min(127, (x[i] * inverse).rounded()))
-            codes[i] = Int8(q)
-            let approx = scale * q
-            residual += (x[i] - approx) * (x[i] - approx)
-            norm += approx * approx
-        }
-        // Float sums of squares: relative error below d·2^-24; the norms feed error bounds, so
-        // round them up by that much.
-        let up: Float = 1 + Float(count + 2) * 1.2e-7
-        return Quantized(scale: scale, residualNorm: residual.squareRoot() * up, codeNorm: norm.squareRoot() * up)
+        var residual = 0.0, norm = 0.0
+        let scale = ek_quantize_i8(x, count, codes, &residual, &norm)
+        // The norms feed error bounds: round them up past float rounding.
+        let up = 1 + 1e-6
+        return Quantized(scale: scale, residualNorm: Float(residual.squareRoot() * up), codeNorm: Float(norm.squareRoot() * up))
     }
 }

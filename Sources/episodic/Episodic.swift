@@ -17,6 +17,12 @@ struct Episodic: AsyncParsableCommand {
           echo '{"id": 1, "text": "hello"}' | episodic embed
           episodic bench embed --threads 1
         """,
-        subcommands: [QuickstartCommand.self, EmbedCommand.self, BenchCommand.self]
+        subcommands: [
+            QuickstartCommand.self, InitCommand.self, AddCommand.self, ImportCommand.self, GetCommand.self,
+            DeleteCommand.self, SearchCommand.self, MigrateCommand.self, StatsCommand.self,
+            EmbedCommand.self, BenchCommand.self,
+        ]
     )
+
+    @OptionGroup var store: StoreOptions
 }

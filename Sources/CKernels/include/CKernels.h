@@ -25,6 +25,11 @@ void ek_erf(const float *x, float *y, long count);
 /// path multiplies |query| by sign-adjusted codes, which cannot overflow 16 bits in that range).
 void ek_dot_i8_rows(const int8_t *codes, long count, long dim, const int8_t *query, int32_t *out);
 
+/// Quantizes `count` floats to int8 codes with one symmetric scale (max |x| / 127; 1 for a zero
+/// vector), rounding to nearest. Returns the scale; `residual_sq` receives ‖x − scale·codes‖² and
+/// `code_norm_sq` ‖scale·codes‖², both summed in double.
+float ek_quantize_i8(const float *x, long count, int8_t *codes, double *residual_sq, double *code_norm_sq);
+
 /// Per-row bounds of exact scores from the int8 pass, and the k-th largest lower bound.
 /// For row i: approx = scale[i]·query_scale·dots[i]; error = residual[i]·query_norm +
 /// code_norm[i]·query_residual + slack·(code_norm[i] + residual[i]); upper[i] = approx + error.

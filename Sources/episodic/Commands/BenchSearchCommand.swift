@@ -1,4 +1,5 @@
 import ArgumentParser
+import EpisodeStore
 import Foundation
 import VectorSearch
 
@@ -44,6 +45,9 @@ struct BenchSearchCommand: AsyncParsableCommand {
     @Flag(help: "One JSON object per line.")
     var json = false
 
+    @Option(help: "Also time opening a store of this many episodes (one agent, 384-dim vectors); 0 to skip.")
+    var openStore = 100_000
+
     func run() async throws {
         try await reportingFailures {
             let sizes = try Self.integers(n, option: "--n")
@@ -75,6 +79,45 @@ struct BenchSearchCommand: AsyncParsableCommand {
                 }
             }
             if let peerProblem, !noPeer { printError("peers not run: \(peerProblem)") }
+            if openStore > 0 { try measureOpen(episodes: openStore) }
+        }
+    }
+
+    /// Builds a store of `episodes` episodes with vectors in a temporary file, then times opening
+    /// it (migration check, column registry, loading the index): median of 3.
+    func measureOpen(episodes: Int) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("episodic-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("bench.sqlite").path
+        let column = VectorColumn(name: VectorColumn.defaultFastName, role: .fast, dimension: dim, modelID: "random")
+        var random = BenchRandom(seed: 7)
+        let buildMs = try measureMilliseconds {
+            let store = try SQLiteEpisodeStore(path: path, configuration: .init(columns: [column], createIfMissing: true))
+            var start = 0
+            while start < episodes {
+                let count = min(5000, episodes - start)
+                try store.add((start..<(start + count)).map { i in
+                    (Episode(id: "e\(i)", agentID: "agent", content: "episode \(i)"), [column.name: random.unitVector(dim)])
+                })
+                start += count
+            }
+        }
+        // Opening checks the schema and reads the column registry; the index loads on the first
+        // search (or synchronize): both are timed.
+        var openTimes: [Double] = [], loadTimes: [Double] = []
+        for _ in 0..<3 {
+            var store: SQLiteEpisodeStore?
+            openTimes.append(try measureMilliseconds { store = try SQLiteEpisodeStore(path: path, configuration: .init()) })
+            loadTimes.append(try measureMilliseconds { try store!.synchronize() })
+        }
+        let open = TimingSummary.median(openTimes.sorted()), load = TimingSummary.median(loadTimes.sorted())
+        if json {
+            print(EpisodeJSON.string(["lib": "episodic", "open_store_episodes": episodes, "dim": dim, "open_ms": TimingSummary.round3(open),
+                                      "index_load_ms": TimingSummary.round3(load), "build_ms": TimingSummary.round3(buildMs)]))
+        } else {
+            print(String(format: "store of %d episodes × %d: open %.1f ms, index load %.1f ms (medians of 3; built in %.1f s)",
+                         episodes, dim, open, load, buildMs / 1000))
         }
     }
 

@@ -1,6 +1,8 @@
 import ArgumentParser
+import EpisodeStore
 import Foundation
 import TextEmbedding
+import VectorSearch
 
 /// Exit codes of `episodic`, following sysexits(3) where one fits.
 enum ExitStatus {
@@ -40,5 +42,16 @@ func reportingFailures<T>(_ body: () async throws -> T) async throws -> T {
         case .textTooLong: throw ExitCode(ExitStatus.dataError)
         default: throw ExitCode(ExitStatus.unavailable)
         }
+    } catch let error as StoreError {
+        printError("error: \(error)")
+        switch error {
+        case .storeNotFound, .episodeNotFound, .unknownAgent: throw ExitCode(ExitStatus.noInput)
+        case .vector, .invalidEpisode, .duplicateEpisode, .notADatabase, .unknownMigration, .columnMismatch:
+            throw ExitCode(ExitStatus.dataError)
+        case .schemaTooNew, .schemaTooOld, .modelMismatch, .busy: throw ExitCode(ExitStatus.unavailable)
+        }
+    } catch let error as VectorError {
+        printError("error: \(error)")
+        throw ExitCode(ExitStatus.dataError)
     }
 }

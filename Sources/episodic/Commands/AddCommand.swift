@@ -1,0 +1,59 @@
+import ArgumentParser
+import EpisodeStore
+import Foundation
+import TextEmbedding
+
+/// `episodic add`: stores one episode with its fast vector.
+struct AddCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Add an episode; its fast vector is computed and stored in the same transaction.",
+        discussion: """
+        The embedded text is the summary when given, else the content.
+
+        Example:
+          episodic add --agent planner --text "Booked the flight to Lisbon for Friday" --metadata '{"tool": "flights"}'
+        """)
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "The agent that owns the episode.")
+    var agent: String
+
+    @Option(help: "The episode's content.")
+    var text: String
+
+    @Option(help: "A summary (embedded instead of the content when given).")
+    var summary: String?
+
+    @Option(help: "A JSON object of metadata.")
+    var metadata: String?
+
+    @Option(help: "The episode id (default: a new UUID).")
+    var id: String?
+
+    @Flag(help: "Print the stored episode as JSON.")
+    var json = false
+
+    func run() async throws {
+        try await reportingFailures {
+            let store = try store.open()
+            var episode = Episode(agentID: agent, content: text, summary: summary)
+            if let id { episode.id = id }
+            if let metadata {
+                guard let value = (try? JSONSerialization.jsonObject(with: Data(metadata.utf8))).flatMap(JSONValue.init(any:)),
+                      case .object(let fields) = value else {
+                    throw Failure(message: "--metadata must be a JSON object, e.g. '{\"tool\": \"search\"}'", status: ExitStatus.dataError)
+                }
+                episode.metadata = fields
+            }
+            var vectors: [String: [Float]] = [:]
+            if let fast = store.column(role: .fast) {
+                try store.validate(episode)
+                vectors[fast.name] = try ColumnModels.embedder(for: fast).embed(episode.embeddedText, as: .passage)
+            }
+            let stored = try store.add(episode, vectors: vectors)
+            print(json ? EpisodeJSON.string(EpisodeJSON.object(stored)) : stored.id)
+        }
+    }
+}

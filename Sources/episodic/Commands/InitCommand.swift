@@ -1,0 +1,89 @@
+import ArgumentParser
+import EpisodeStore
+import Foundation
+import TextEmbedding
+import VectorSearch
+
+/// `episodic init`: creates a store with its two vector columns.
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create an episode store with a fast and a quality vector column.",
+        discussion: """
+        A column's dimension and model are fixed here and recorded in the store (with the sha256 \
+        of the model's weights when the model is installed), so that vectors of different models \
+        are never mixed. Dimensions default to the model's.
+
+        Examples:
+          episodic --db memory.sqlite init
+          episodic --db memory.sqlite init --quality-model all-mpnet-base-v2    # offline quality model, 768
+          episodic --db memory.sqlite init --fast-dim 384 --quality-dim 1024 --no-model-check
+        """)
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "Fast model: a catalog name (all-MiniLM-L6-v2, bge-small-en-v1.5) or a Hugging Face id.")
+    var fastModel = ModelCatalog.defaultFast.id
+
+    @Option(help: "Quality model: a catalog name (bge-large-en-v1.5, all-mpnet-base-v2) or a Hugging Face id.")
+    var qualityModel = ModelCatalog.defaultQuality.id
+
+    @Option(help: "Fast column dimension (default: the fast model's, 384).")
+    var fastDim: Int?
+
+    @Option(help: "Quality column dimension (default: the quality model's, 1024 for bge-large-en-v1.5).")
+    var qualityDim: Int?
+
+    @Option(help: "Name of the fast column.")
+    var fastColumn = VectorColumn.defaultFastName
+
+    @Option(help: "Name of the quality column.")
+    var qualityColumn = VectorColumn.defaultQualityName
+
+    @Flag(help: "Do not read the models (record their ids without a weights hash).")
+    var noModelCheck = false
+
+    func run() async throws {
+        try await reportingFailures {
+            guard !FileManager.default.fileExists(atPath: store.path) else {
+                throw Failure(message: "\(store.path) already exists; init creates a new store (use `stats` to inspect it)",
+                              status: ExitStatus.dataError)
+            }
+            let fast = try column(name: fastColumn, role: .fast, model: fastModel, dimension: fastDim)
+            let quality = try column(name: qualityColumn, role: .quality, model: qualityModel, dimension: qualityDim)
+            guard fast.name != quality.name else {
+                throw Failure(message: "the fast and quality columns need different names", status: ExitStatus.dataError)
+            }
+            let created = try SQLiteEpisodeStore(path: store.path, configuration: .init(columns: [fast, quality], createIfMissing: true))
+            print("created \(created.path) (schema \(StoreSchema.latest))")
+            for c in created.columns {
+                let hash = c.modelSHA256.isEmpty ? "weights not installed" : "sha256 \(c.modelSHA256.prefix(12))…"
+                print("  \(c.name): \(c.role.rawValue), \(c.dimension) dimensions, \(c.modelID) (\(hash))")
+            }
+        }
+    }
+
+    /// A column for `model`: dimension from the installed model, else the catalog, else the flag.
+    func column(name: String, role: VectorRole, model: String, dimension: Int?) throws -> VectorColumn {
+        let known = ModelCatalog.model(named: model)
+        let id = known?.id ?? model
+        let directory = ModelLocation.root.appendingPathComponent(known?.directoryName ?? String(model.split(separator: "/").last ?? ""))
+        var sha = ""
+        var modelDimension = known?.dimension
+        if !noModelCheck, let installed = try? ModelDirectory(url: directory) {
+            modelDimension = installed.dimension
+            sha = try ModelFingerprint.sha256(ofModelIn: directory)
+        }
+        guard let resolved = dimension ?? modelDimension else {
+            throw Failure(message: "model \(model) is not installed and not in the catalog: pass --\(role == .fast ? "fast" : "quality")-dim",
+                          status: ExitStatus.dataError)
+        }
+        if let modelDimension, resolved != modelDimension {
+            throw Failure(message: "\(id) gives \(modelDimension)-dimensional vectors, not \(resolved)", status: ExitStatus.dataError)
+        }
+        guard resolved > 0 && resolved <= 65536 else {
+            throw Failure(message: "dimension \(resolved) is out of range (1…65536)", status: ExitStatus.dataError)
+        }
+        return VectorColumn(name: name, role: role, dimension: resolved, modelID: id, modelSHA256: sha)
+    }
+}
