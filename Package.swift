@@ -91,7 +91,7 @@ let package = Package(
         ),
         .testTarget(
             name: "episodicTests",
-            dependencies: ["episodic"],
+            dependencies: ["episodic", "EpisodeStore", "VectorSearch", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: hostSwift
         ),
     ],

@@ -1,0 +1,119 @@
+import EpisodeStore
+import Foundation
+import GRDB
+import Testing
+import VectorSearch
+
+/// The store commands through real processes on real SQLite files.
+@Suite struct StoreCommandTests {
+    let directory: URL
+    var db: String { directory.appendingPathComponent("memory.sqlite").path }
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("episodic-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    func run(_ arguments: [String], stdin: String? = nil) throws -> CLIRunner.Result {
+        try CLIRunner.run(["--db", db] + arguments, stdin: stdin)
+    }
+
+    @Test func initAddSearchGetDeleteStats() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let created = try run(["init", "--quality-model", "all-mpnet-base-v2"])
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdout.contains("vector_fastembed: fast, 384 dimensions"))
+        #expect(created.stdout.contains("vector: quality, 768 dimensions"))
+        #expect(try run(["init"]).status == 65) // never overwrites a store
+
+        let added = try run(["add", "--agent", "planner", "--text", "Booked the flight to Lisbon for Friday", "--metadata", #"{"tool": "flights"}"#])
+        #expect(added.status == 0, "\(added.stderr)")
+        let id = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try run(["add", "--agent", "planner", "--text", "Paid the electricity bill"]).status == 0)
+        #expect(try run(["add", "--agent", "planner", "--text", "x", "--metadata", "[1]"]).status == 65)
+
+        let search = try run(["search", "--agent", "planner", "--query", "travel to Portugal", "--top-k", "5", "--json"])
+        #expect(search.status == 0, "\(search.stderr)")
+        let results = try #require((try JSONSerialization.jsonObject(with: Data(search.stdout.utf8)) as? [String: Any])?["results"] as? [[String: Any]])
+        #expect(results.count == 2)
+        #expect(results.first?["episode_id"] as? String == id)
+
+        let get = try run(["get", id])
+        let episode = try #require(try JSONSerialization.jsonObject(with: Data(get.stdout.utf8)) as? [String: Any])
+        #expect(episode["content"] as? String == "Booked the flight to Lisbon for Friday")
+        #expect(episode["fastembed_cached"] as? Bool == true)
+        #expect(episode["embedding_cached"] as? Bool == false)
+        #expect((episode["metadata"] as? [String: Any])?["tool"] as? String == "flights")
+
+        #expect(try run(["search", "--agent", "nobody", "--query", "x"]).status == 66)
+        #expect(try run(["delete", id]).status == 0)
+        #expect(try run(["get", id]).status == 66)
+        #expect(try run(["delete", id]).status == 66)
+        let stats = try run(["stats", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+        #expect(object["episodes"] as? Int == 1)
+    }
+
+    @Test func missingStoreAndWrongVectorFile() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let missing = try run(["stats"])
+        #expect(missing.status == 66)
+        #expect(missing.stderr.contains("create one with `episodic --db"))
+        #expect(try run(["init", "--fast-model", "tiny", "--fast-dim", "4", "--quality-model", "tinyq", "--quality-dim", "6"]).status == 0)
+        let vectorFile = directory.appendingPathComponent("q.json")
+        try Data("[0.1, 0.2, 0.3]".utf8).write(to: vectorFile)
+        let wrong = try run(["search", "--agent", "a", "--vector-file", vectorFile.path])
+        #expect(wrong.status == 65)
+        #expect(wrong.stderr.contains("column vector_fastembed holds 4-dimensional vectors, got 3 values"))
+    }
+
+    @Test func importReportsBadLinesByNumberAndStoresTheRest() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(try run(["init", "--fast-model", "tiny", "--fast-dim", "4", "--quality-model", "tinyq", "--quality-dim", "6"]).status == 0)
+        let lines = [
+            #"{"id": "a1", "agent_id": "a", "content": "one", "vectors": {"vector_fastembed": [1, 0, 0, 0]}}"#,
+            #"{"id": "a2", "agent_id": "a", "content": "two", "vectors": {"vector_fastembed": [1, 0, 0]}}"#,
+            #"not json"#,
+            #"{"id": "a3", "agent_id": "a", "content": "", "vectors": {"vector_fastembed": [0, 1, 0, 0]}}"#,
+            #"{"id": "a4", "agent_id": "a", "content": "four", "summary": "4", "metadata": {"n": 4}, "created_at": "2024-05-01T10:00:00Z", "vectors": {"vector_fastembed": [0, 0, 1, 0], "vector": [1, 2, 3, 4, 5, 6]}}"#,
+            #"{"id": "a1", "agent_id": "a", "content": "again", "vectors": {"vector_fastembed": [1, 1, 0, 0]}}"#,
+            #"{"id": "a5", "agent_id": "a", "content": "five", "vectors": {"vector_fastembed": [0, 0, 0, NaN]}}"#,
+            #"{"id": "a6", "agent_id": "a", "content": "six", "vectors": {"embedding": [0, 0, 0, 1]}}"#,
+            #"{"id": "a7", "agent_id": "a", "content": "seven", "colour": "red"}"#,
+            "",
+            #"{"id": "a8", "agent_id": "b", "content": "eight", "created_at": 1700000000, "vectors": {"vector_fastembed": [0, 0, 0, 1]}}"#,
+        ]
+        let file = directory.appendingPathComponent("in.jsonl")
+        try Data(lines.joined(separator: "\n").utf8).write(to: file)
+        let result = try run(["import", file.path, "--batch-size", "2"])
+        #expect(result.status == 65)
+        for fragment in ["line 2: column vector_fastembed holds 4-dimensional vectors, got 3 values",
+                         "line 3: not a JSON object", "line 4: episode a3: content is empty",
+                         "line 6: id a1 appears earlier in the file", "line 7: not a JSON object",
+                         "line 8: no vector column named embedding", "line 9: unknown field \"colour\""] {
+            #expect(result.stderr.contains(fragment), "missing \(fragment) in \(result.stderr)")
+        }
+        #expect(result.stdout.contains("imported 3 episodes"))
+        let store = try SQLiteEpisodeStore(path: db)
+        #expect(try store.agentEpisodeCounts() == ["a": 2, "b": 1])
+        let a4 = try #require(try store.episode(id: "a4"))
+        #expect(a4.summary == "4" && a4.metadata == ["n": .number(4)] && a4.embeddingCached && a4.fastembedCached)
+        #expect(a4.createdAt == ISO8601DateFormatter().date(from: "2024-05-01T10:00:00Z"))
+        let a8 = try store.episode(id: "a8")
+        #expect(a8?.createdAt == Date(timeIntervalSince1970: 1_700_000_000))
+        // Importing the same file again: every line is now a duplicate (or still bad).
+        let again = try run(["import", file.path])
+        #expect(again.status == 65 && again.stderr.contains("line 1: an episode with id a1 already exists"))
+    }
+
+    @Test func migrateDownAndUpThroughTheCLI() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(try run(["init", "--fast-model", "tiny", "--fast-dim", "4", "--quality-model", "tinyq", "--quality-dim", "6"]).status == 0)
+        let down = try run(["migrate", "--to", "v1_initial_schema"])
+        #expect(down.status == 0 && down.stdout.contains("→ v1_initial_schema"))
+        #expect(try StoreSchema.appliedMigrations(path: db) == ["v1_initial_schema"])
+        let up = try run(["migrate"])
+        #expect(up.status == 0 && up.stdout.contains("→ \(StoreSchema.latest)"))
+        #expect(try run(["migrate", "--to", "v9"]).status == 65)
+    }
+}
