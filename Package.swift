@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "TextEmbedding", targets: ["TextEmbedding"]),
         .library(name: "VectorSearch", targets: ["VectorSearch"]),
         .library(name: "EpisodeStore", targets: ["EpisodeStore"]),
+        .library(name: "HybridRetrieval", targets: ["HybridRetrieval"]),
         .executable(name: "episodic", targets: ["episodic"]),
     ],
     dependencies: [
@@ -62,12 +63,21 @@ let package = Package(
             ],
             swiftSettings: hostSwift
         ),
+        .target(
+            name: "HybridRetrieval",
+            dependencies: [
+                "TextEmbedding", "VectorSearch", "EpisodeStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: hostSwift
+        ),
         .executableTarget(
             name: "episodic",
             dependencies: [
                 "TextEmbedding",
                 "VectorSearch",
                 "EpisodeStore",
+                "HybridRetrieval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -87,6 +97,11 @@ let package = Package(
         .testTarget(
             name: "EpisodeStoreTests",
             dependencies: ["EpisodeStore", "TextEmbedding"],
+            swiftSettings: hostSwift
+        ),
+        .testTarget(
+            name: "HybridRetrievalTests",
+            dependencies: ["HybridRetrieval", "EpisodeStore", "TextEmbedding", "VectorSearch"],
             swiftSettings: hostSwift
         ),
         .testTarget(

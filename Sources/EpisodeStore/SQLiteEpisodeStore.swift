@@ -242,6 +242,25 @@ public final class SQLiteEpisodeStore: Sendable {
         }
     }
 
+    /// Stores many vectors of one column in one transaction (backfill); episodes deleted meanwhile
+    /// are skipped.
+    public func setVectors(_ vectors: [(episodeID: String, vector: [Float])], column name: String) throws {
+        let column = try column(named: name)
+        for entry in vectors { do { try column.validate(entry.vector) } catch { throw StoreError.vector(error) } }
+        try write { db in
+            for (episodeID, vector) in vectors where try Episode.exists(db, key: episodeID) {
+                try db.execute(sql: "INSERT OR REPLACE INTO episode_vectors(episode_id, column_name, vector) VALUES (?, ?, ?)",
+                               arguments: [episodeID, column.name, Self.encode(vector)])
+                try Self.setCacheFlag(db, role: column.role, episodeID: episodeID, cached: true)
+            }
+        }
+    }
+
+    /// Number of episodes.
+    public func episodeCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM episodes") ?? 0 }
+    }
+
     /// Removes the vector of `episodeID` in `column`; returns whether there was one.
     @discardableResult
     public func deleteVector(column name: String, episodeID: String) throws -> Bool {
@@ -399,6 +418,20 @@ public final class SQLiteEpisodeStore: Sendable {
         let index = indexes[column.name]!
         if index.count(agentID: agentID) == 0, !(try agentExists(agentID)) { throw StoreError.unknownAgent(agentID) }
         do { return try index.search(vector, agentID: agentID, topK: topK) } catch { throw StoreError.vector(error) }
+    }
+
+    /// The `topK` episodes of `agentID` ranked by BM25 over their embedded text (SQLite FTS5,
+    /// Porter stemming), best first; scores are positive (higher is better). Empty when the
+    /// query has no searchable word.
+    public func lexicalSearch(query: String, topK: Int, agentID: String) throws -> [(episodeID: String, score: Double)] {
+        guard let expression = LexicalQuery.matchExpression(for: query), topK > 0 else { return [] }
+        return try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT episode_id, -bm25(episodes_fts) AS score FROM episodes_fts
+                WHERE episodes_fts MATCH ? AND agent_id = ?
+                ORDER BY bm25(episodes_fts), episode_id LIMIT ?
+                """, arguments: [expression, agentID, topK]).map { ($0[0], $0[1]) }
+        }
     }
 
     /// The in-memory index of `column`, loaded and up to date (for callers that search many times

@@ -105,6 +105,52 @@ public enum StoreSchema {
                 ALTER TABLE episodes DROP COLUMN fastembed_cached;
                 """)
         }),
+        Migration(name: "v3_add_lexical_index", up: { db in
+            // FTS5 over each episode's embedded text (summary, else content), written by triggers
+            // in the same transaction as the row. FTS rows are linked to episodes through their
+            // own table, not the episodes' rowid, which VACUUM may renumber.
+            try db.execute(sql: """
+                CREATE VIRTUAL TABLE episodes_fts USING fts5(
+                    episode_id UNINDEXED, agent_id UNINDEXED, text,
+                    tokenize = 'porter unicode61 remove_diacritics 2'
+                );
+                CREATE TABLE episode_lexical_rows (
+                    episode_id TEXT PRIMARY KEY NOT NULL,
+                    fts_rowid INTEGER NOT NULL UNIQUE
+                ) WITHOUT ROWID;
+                CREATE TRIGGER episodes_lexical_insert AFTER INSERT ON episodes
+                BEGIN
+                    INSERT INTO episode_lexical_rows(episode_id, fts_rowid)
+                    VALUES (NEW.id, (SELECT COALESCE(MAX(fts_rowid), 0) + 1 FROM episode_lexical_rows));
+                    INSERT INTO episodes_fts(rowid, episode_id, agent_id, text)
+                    VALUES ((SELECT fts_rowid FROM episode_lexical_rows WHERE episode_id = NEW.id),
+                            NEW.id, NEW.agent_id, COALESCE(NEW.summary, NEW.content));
+                END;
+                CREATE TRIGGER episodes_lexical_delete AFTER DELETE ON episodes
+                BEGIN
+                    DELETE FROM episodes_fts WHERE rowid = (SELECT fts_rowid FROM episode_lexical_rows WHERE episode_id = OLD.id);
+                    DELETE FROM episode_lexical_rows WHERE episode_id = OLD.id;
+                END;
+                CREATE TRIGGER episodes_lexical_update AFTER UPDATE OF agent_id, content, summary ON episodes
+                BEGIN
+                    UPDATE episodes_fts SET agent_id = NEW.agent_id, text = COALESCE(NEW.summary, NEW.content)
+                    WHERE rowid = (SELECT fts_rowid FROM episode_lexical_rows WHERE episode_id = NEW.id);
+                END;
+                INSERT INTO episode_lexical_rows(episode_id, fts_rowid)
+                SELECT id, ROW_NUMBER() OVER (ORDER BY created_at, id) FROM episodes;
+                INSERT INTO episodes_fts(rowid, episode_id, agent_id, text)
+                SELECT r.fts_rowid, e.id, e.agent_id, COALESCE(e.summary, e.content)
+                FROM episodes e JOIN episode_lexical_rows r ON r.episode_id = e.id;
+                """)
+        }, down: { db in
+            try db.execute(sql: """
+                DROP TRIGGER episodes_lexical_update;
+                DROP TRIGGER episodes_lexical_delete;
+                DROP TRIGGER episodes_lexical_insert;
+                DROP TABLE episode_lexical_rows;
+                DROP TABLE episodes_fts;
+                """)
+        }),
     ]
 
     /// A migrator with every migration, or those up to and including `target`.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import TextEmbedding
 
 /// `episodic`: the command-line tool of EpisodicMemory.
@@ -20,9 +21,34 @@ struct Episodic: AsyncParsableCommand {
         subcommands: [
             QuickstartCommand.self, InitCommand.self, AddCommand.self, ImportCommand.self, GetCommand.self,
             DeleteCommand.self, SearchCommand.self, MigrateCommand.self, StatsCommand.self,
-            EmbedCommand.self, BenchCommand.self,
+            EvalCommand.self, EmbedCommand.self, BenchCommand.self,
         ]
     )
 
     @OptionGroup var store: StoreOptions
+
+    /// Logs go to standard error (standard output carries data); the level comes from
+    /// `$EPISODIC_LOG_LEVEL` (trace, debug, info, notice, warning, error, critical), default warning.
+    static func bootstrapLogging() {
+        let level = ProcessInfo.processInfo.environment["EPISODIC_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+
+    static func main() async {
+        bootstrapLogging()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -1,0 +1,94 @@
+import EpisodeStore
+
+/// Which stages ranked a result.
+public enum RetrievalStage: String, Sendable, Codable, Equatable {
+    /// Coarse candidate reranked with the quality vectors (and fused with the coarse evidence).
+    case reranked
+    /// The quality stage was unavailable (model missing, failed, over budget): coarse ranking.
+    case coarseFallback = "coarse_fallback"
+    /// Not reranked by choice: beyond `rerankTopK`, or reranking disabled, or the baseline.
+    case coarseOnly = "coarse_only"
+}
+
+/// One retrieved episode with the score of each stage.
+public struct RetrievedEpisode: Sendable, Equatable {
+    public var episode: Episode
+    /// Inner product of the fast vectors (nil when the episode came from another retriever only).
+    public var denseScore: Float?
+    /// BM25 (nil when the lexical retriever did not return it).
+    public var lexicalScore: Double?
+    /// The fused coarse score (reciprocal-rank fusion of dense and lexical ranks).
+    public var coarseScore: Double
+    /// Inner product of the quality vectors (nil when not reranked).
+    public var rerankScore: Float?
+    /// The score the results are ordered by.
+    public var finalScore: Double
+    public var stage: RetrievalStage
+}
+
+/// Milliseconds spent in each stage of one retrieval.
+public struct StageTimings: Sendable, Equatable {
+    /// Query embeddings (both models, concurrently when both run).
+    public var queryEmbeddingMs: Double = 0
+    public var fastEmbeddingMs: Double = 0
+    public var qualityEmbeddingMs: Double = 0
+    /// Dense + lexical candidate search and fusion.
+    public var coarseMs: Double = 0
+    public var denseMs: Double = 0
+    public var lexicalMs: Double = 0
+    /// Quality scoring of candidates (including any on-demand candidate embedding) and fusion.
+    public var rerankMs: Double = 0
+    public var totalMs: Double = 0
+}
+
+/// The answer to one retrieval.
+public struct RetrievalResponse: Sendable {
+    /// Best first.
+    public var results: [RetrievedEpisode]
+    public var timings: StageTimings
+    /// Why the quality stage did not run, when it did not.
+    public var fallbackReason: String?
+}
+
+/// Parameters of ``HybridRetriever/retrieve(agentID:query:options:)``.
+public struct RetrievalOptions: Sendable, Equatable {
+    /// Candidates from each coarse retriever (dense, lexical).
+    public var coarseTopK = 100
+    /// Coarse candidates reranked with the quality vectors.
+    public var rerankTopK = 50
+    public var useReranking = true
+    /// Fuse BM25 into the coarse candidates.
+    public var lexical = true
+    /// Results returned (nil: every candidate, best first).
+    public var limit: Int? = nil
+    /// Past this, the quality stage is abandoned and the coarse ranking returned (tagged
+    /// `coarse_fallback`); nil for no limit.
+    public var timeBudgetMs: Double? = 2000
+    /// Agents with at most this many quality vectors also contribute their quality-vector top-K
+    /// (an exact scan) to the candidates, so that the fast model's recall does not cap the result.
+    public var qualityScanLimit = 50_000
+    /// Reciprocal-rank fusion constant.
+    public var fusionK: Double = 60
+    /// Weights of the dense, lexical and quality rankings in the final fusion.
+    public var denseWeight: Double = 1
+    public var lexicalWeight: Double = 1
+    public var qualityWeight: Double = 1
+
+    public init(coarseTopK: Int = 100, rerankTopK: Int = 50, useReranking: Bool = true, lexical: Bool = true, limit: Int? = nil,
+                timeBudgetMs: Double? = 2000) {
+        self.coarseTopK = coarseTopK
+        self.rerankTopK = rerankTopK
+        self.useReranking = useReranking
+        self.lexical = lexical
+        self.limit = limit
+        self.timeBudgetMs = timeBudgetMs
+    }
+
+    func validate() throws {
+        guard coarseTopK > 0, coarseTopK <= 10_000 else { throw RetrievalError.invalidParameter("coarse_top_k must be in 1…10000, got \(coarseTopK)") }
+        guard rerankTopK >= 0, rerankTopK <= coarseTopK else {
+            throw RetrievalError.invalidParameter("rerank_top_k must be in 0…coarse_top_k (\(coarseTopK)), got \(rerankTopK)")
+        }
+        if let limit, limit <= 0 { throw RetrievalError.invalidParameter("limit must be positive, got \(limit)") }
+    }
+}
