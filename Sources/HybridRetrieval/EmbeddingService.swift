@@ -20,8 +20,11 @@ public struct EmbeddingServiceConfiguration: Sendable {
     /// Episodes kept per column in the LRU cache.
     public var cacheCapacity: Int = 1000
     public var qualityMode: QualityEmbeddingMode = .synchronous
-    /// Threads per model (attention and packed products).
+    /// Threads of the quality model's forward pass (attention and packed products).
     public var threads: Int = 1
+    /// Threads of the fast model's forward pass (default: as many as `threads`). On two cores,
+    /// retrieval runs the fast model on one thread beside the quality model on two.
+    public var fastThreads: Int?
     /// Where model directories are found (`<root>/<last component of the column's model id>`).
     public var modelsRoot: URL
     /// Overrides for the model directories.
@@ -61,7 +64,7 @@ public final class EmbeddingService: Sendable {
         fastColumn = fast
         qualityColumn = store.column(role: .quality)
         fastModel = ColumnModel(column: fast, directory: configuration.fastModelDirectory
-            ?? ColumnModel.directory(for: fast, under: configuration.modelsRoot), threads: configuration.threads)
+            ?? ColumnModel.directory(for: fast, under: configuration.modelsRoot), threads: configuration.fastThreads ?? configuration.threads)
         qualityModel = qualityColumn.map {
             ColumnModel(column: $0, directory: configuration.qualityModelDirectory
                 ?? ColumnModel.directory(for: $0, under: configuration.modelsRoot), threads: configuration.threads)

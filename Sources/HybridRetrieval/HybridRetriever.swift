@@ -39,14 +39,21 @@ public final class HybridRetriever: Sendable {
 
         // Query embeddings: the quality model's in a concurrent task when the rerank needs it.
         let qualityWanted = options.useReranking && service.qualityModel != nil
-        let qualityTask: Task<Result<([Float], Double), Error>, Never>? = qualityWanted ? Task { [service] in
+        let embedQuality: @Sendable () -> Result<([Float], Double), Error> = { [service] in
             let t0 = DispatchTime.now().uptimeNanoseconds
             return Result { (try service.qualityQueryEmbedding(query), Self.ms(since: t0)) }
-        } : nil
+        }
+        var qualityTask: Task<Result<([Float], Double), Error>, Never>?
+        if qualityWanted && options.concurrentQueryEmbedding { qualityTask = Task { embedQuality() } }
         if options.useReranking && service.qualityModel == nil { fallback = "the store has no quality column" }
         let fastStart = DispatchTime.now().uptimeNanoseconds
         let fastVector = try service.fastQueryEmbedding(query)
         timings.fastEmbeddingMs = Self.ms(since: fastStart)
+        if qualityWanted && !options.concurrentQueryEmbedding {
+            // One core: the quality embedding after the fast one, in this task.
+            let result = embedQuality()
+            qualityTask = Task { result }
+        }
 
         // Coarse: dense and lexical candidates, fused.
         let coarseStart = DispatchTime.now().uptimeNanoseconds
@@ -85,8 +92,10 @@ public final class HybridRetriever: Sendable {
                 }
                 timings.rerankMs = Self.ms(since: rerankStart)
             }
-            // The two query embeddings ran concurrently: the stage took as long as the slower one.
-            timings.queryEmbeddingMs = max(timings.fastEmbeddingMs, timings.qualityEmbeddingMs)
+            // Concurrent embeddings take as long as the slower one; sequential ones add up.
+            timings.queryEmbeddingMs = options.concurrentQueryEmbedding
+                ? max(timings.fastEmbeddingMs, timings.qualityEmbeddingMs)
+                : timings.fastEmbeddingMs + timings.qualityEmbeddingMs
         } else {
             timings.queryEmbeddingMs = timings.fastEmbeddingMs
         }

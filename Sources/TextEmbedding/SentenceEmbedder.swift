@@ -44,6 +44,8 @@ public final class SentenceEmbedder: Sendable {
     public let tokenizer: WordPieceTokenizer
     public let options: EmbedderOptions
     let encoder: Encoder
+    /// Threads beyond the caller's for this model's parallel sections.
+    let pool: WorkerPool
 
     enum Encoder: Sendable {
         case bert(BertModel)
@@ -64,6 +66,7 @@ public final class SentenceEmbedder: Sendable {
     public init(directory: ModelDirectory, options: EmbedderOptions = .init()) throws {
         self.directory = directory
         self.options = options
+        pool = WorkerPool(extraThreads: max(1, options.threads) - 1)
         let tokenizerData: Data
         do { tokenizerData = try Data(contentsOf: directory.tokenizerURL) } catch {
             throw EmbeddingError.missingFile(name: "tokenizer.json", directory: directory.url.path)
@@ -145,8 +148,8 @@ public final class SentenceEmbedder: Sendable {
         let c = directory.config
         let ws = Workspace(tokens: packed.count, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize)
         switch encoder {
-        case .bert(let model): model.forward(packed, ws, threads: options.threads)
-        case .mpnet(let model): model.forward(packed, ws, threads: options.threads)
+        case .bert(let model): model.forward(packed, ws, pool: pool)
+        case .mpnet(let model): model.forward(packed, ws, pool: pool)
         }
         return packed.sequences.map { range in
             var vector = Pooling.pool(ws.hidden, rows: range, width: c.hiddenSize, strategy: directory.pooling,

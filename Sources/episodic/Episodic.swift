@@ -20,7 +20,7 @@ struct Episodic: AsyncParsableCommand {
         """,
         subcommands: [
             QuickstartCommand.self, InitCommand.self, AddCommand.self, ImportCommand.self, GetCommand.self,
-            DeleteCommand.self, SearchCommand.self, MigrateCommand.self, StatsCommand.self,
+            DeleteCommand.self, SearchCommand.self, RetrieveCommand.self, BackfillCommand.self, MigrateCommand.self, StatsCommand.self,
             EvalCommand.self, EmbedCommand.self, BenchCommand.self,
         ]
     )

@@ -32,15 +32,38 @@ import Testing
         let x = random(m * k, seed: &seed), w = random(n * k, seed: &seed), b = random(n, seed: &seed)
         let expected = reference(x, w, b, m: m, n: n, k: k)
         for backend in LinearBackend.allCases {
-            for threads in [1, 2] {
+            for threads in [1, 2, 3] {
                 let layer = Linear(weight: w, bias: b, in: k, out: n, backend: backend)
+                let pool = WorkerPool(extraThreads: threads - 1)
                 var y = [Float](repeating: .nan, count: m * n)
                 x.withUnsafeBufferPointer { xp in
-                    y.withUnsafeMutableBufferPointer { layer.forward(xp.baseAddress!, rows: m, into: $0.baseAddress!, threads: threads) }
+                    y.withUnsafeMutableBufferPointer { layer.forward(xp.baseAddress!, rows: m, into: $0.baseAddress!, pool: pool) }
                 }
                 let worst = zip(y, expected).map { abs(Double($0) - $1) }.max() ?? 0
                 #expect(worst < 1e-4 * Double(k).squareRoot(), "\(backend) \(threads) threads, \(m)×\(n)×\(k): \(worst)")
             }
+        }
+    }
+
+    @Test func workerPoolRunsEveryIterationOnceEvenForConcurrentCallers() async {
+        let pool = WorkerPool(extraThreads: 2)
+        await withTaskGroup(of: Bool.self) { group in
+            for caller in 0..<4 {
+                group.addTask {
+                    // Each caller counts its own iterations; a busy pool runs them on the caller.
+                    for round in 0..<200 {
+                        let count = 1 + (caller * 7 + round) % 13
+                        let hits = UnsafeMutablePointer<Int>.allocate(capacity: count)
+                        hits.initialize(repeating: 0, count: count)
+                        pool.parallelFor(count) { i in hits[i] += 1 }
+                        let ok = (0..<count).allSatisfy { hits[$0] == 1 }
+                        hits.deallocate()
+                        if !ok { return false }
+                    }
+                    return true
+                }
+            }
+            for await ok in group { #expect(ok) }
         }
     }
 

@@ -42,7 +42,7 @@ import VectorSearch
         let episode = try #require(try JSONSerialization.jsonObject(with: Data(get.stdout.utf8)) as? [String: Any])
         #expect(episode["content"] as? String == "Booked the flight to Lisbon for Friday")
         #expect(episode["fastembed_cached"] as? Bool == true)
-        #expect(episode["embedding_cached"] as? Bool == false)
+        #expect(episode["embedding_cached"] as? Bool == true)  // quality vector computed in the same add
         #expect((episode["metadata"] as? [String: Any])?["tool"] as? String == "flights")
 
         #expect(try run(["search", "--agent", "nobody", "--query", "x"]).status == 66)
@@ -115,5 +115,60 @@ import VectorSearch
         let up = try run(["migrate"])
         #expect(up.status == 0 && up.stdout.contains("→ \(StoreSchema.latest)"))
         #expect(try run(["migrate", "--to", "v9"]).status == 65)
+    }
+}
+
+/// Retrieval and backfill through real processes, with the bundled models.
+@Suite struct RetrieveCommandTests {
+    @Test func retrieveBackfillAndBaseline() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("episodic-retrieve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let db = directory.appendingPathComponent("m.sqlite").path
+        func run(_ args: [String]) throws -> CLIRunner.Result { try CLIRunner.run(["--db", db] + args) }
+        #expect(try run(["init", "--quality-model", "all-mpnet-base-v2"]).status == 0)
+        for text in ["Booked the flight to Lisbon for Friday", "Paid the electricity bill", "Alice loves vegetarian food"] {
+            #expect(try run(["add", "--agent", "a", "--text", text, "--quality", "defer"]).status == 0)
+        }
+        let stats = try run(["stats", "--json"])
+        let columns = (try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])?["columns"] as? [[String: Any]]
+        #expect(columns?.first { $0["name"] as? String == "vector" }?["vectors"] as? Int == 0)
+
+        let backfill = try run(["backfill", "--column", "quality"])
+        #expect(backfill.status == 0, "\(backfill.stderr)")
+        #expect(backfill.stdout.contains("vector: 3 vectors computed"))
+        #expect(try run(["backfill"]).stdout.contains("vector: nothing to do"))
+
+        let hybrid = try run(["retrieve", "--agent", "a", "--query", "what does Alice eat?", "--json"])
+        #expect(hybrid.status == 0, "\(hybrid.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(hybrid.stdout.utf8)) as? [String: Any])
+        let results = try #require(object["results"] as? [[String: Any]])
+        #expect(results.count == 3)
+        #expect(results.allSatisfy { $0["stage"] as? String == "reranked" })
+        #expect((results.first?["episode"] as? [String: Any])?["content"] as? String == "Alice loves vegetarian food")
+        #expect(object["fallback_reason"] is NSNull)
+        #expect(((object["timings_ms"] as? [String: Any])?["total"] as? Double ?? 0) > 0)
+
+        let baseline = try run(["retrieve", "--agent", "a", "--query", "flight", "--baseline", "--top-k", "1"])
+        #expect(baseline.status == 0 && baseline.stdout.contains("[coarse_only] Booked the flight"))
+        #expect(try run(["retrieve", "--agent", "a", "--query", "   "]).status == 65)
+        #expect(try run(["retrieve", "--agent", "nobody", "--query", "x"]).status == 66)
+    }
+
+    @Test func aMissingQualityModelFallsBackWithTheReason() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("episodic-fallback-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let db = directory.appendingPathComponent("m.sqlite").path
+        func run(_ args: [String]) throws -> CLIRunner.Result { try CLIRunner.run(["--db", db] + args) }
+        // The default quality model (bge-large-en-v1.5) is not installed offline.
+        #expect(try run(["init"]).status == 0)
+        let added = try run(["add", "--agent", "a", "--text", "Booked the flight to Lisbon"])
+        #expect(added.status == 0, "\(added.stderr)")
+        let retrieved = try run(["retrieve", "--agent", "a", "--query", "flight"])
+        #expect(retrieved.status == 0, "\(retrieved.stderr)")
+        #expect(retrieved.stdout.contains("coarse fallback: the model of column vector is unavailable"))
+        #expect(retrieved.stdout.contains("[coarse_fallback] Booked the flight to Lisbon"))
+        #expect(try run(["backfill", "--column", "quality"]).status == 69)
     }
 }

@@ -25,10 +25,3 @@ final class FloatTensor: @unchecked Sendable {
     var readPointer: UnsafePointer<Float> { UnsafePointer(pointer) }
 }
 
-/// Hands an input and an output buffer to the worker threads of one forward pass. Safe because
-/// the workers only read `input`, write disjoint regions of `output`, and the caller waits for all
-/// of them before reading.
-struct SharedScratch: @unchecked Sendable {
-    let input: UnsafePointer<Float>
-    let output: UnsafeMutablePointer<Float>
-}

@@ -31,12 +31,13 @@ public enum KernelBenchmark {
         let y = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
         defer { y.deallocate() }
         var packedTimes: [Double] = [], blasTimes: [Double] = []
+        let pool = WorkerPool(extraThreads: 0)
         x.withUnsafeBufferPointer { xp in
-            for layer in [packed[0], blas[0]] { layer.forward(xp.baseAddress!, rows: m, into: y, threads: 1) }
+            for layer in [packed[0], blas[0]] { layer.forward(xp.baseAddress!, rows: m, into: y, pool: pool) }
             for repetition in 0..<repetitions {
                 for (layer, isPacked) in [(packed[repetition % copies], true), (blas[repetition % copies], false)] {
                     let start = DispatchTime.now().uptimeNanoseconds
-                    layer.forward(xp.baseAddress!, rows: m, into: y, threads: 1)
+                    layer.forward(xp.baseAddress!, rows: m, into: y, pool: pool)
                     let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
                     if isPacked { packedTimes.append(ms) } else { blasTimes.append(ms) }
                 }

@@ -70,8 +70,8 @@ struct BertModel: Sendable {
     }
 
     /// The last hidden state of every packed token, in `ws.hidden`.
-    func forward(_ tokens: PackedTokens, _ ws: Workspace, threads: Int) {
+    func forward(_ tokens: PackedTokens, _ ws: Workspace, pool: WorkerPool) {
         embeddings.forward(tokens, ws)
-        for layer in layers { layer.forward(tokens, ws, threads: threads) }
+        for layer in layers { layer.forward(tokens, ws, pool: pool) }
     }
 }

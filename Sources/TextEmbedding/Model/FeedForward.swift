@@ -7,10 +7,10 @@ struct FeedForward: Sendable {
     let output: Linear
     let norm: LayerNorm
 
-    func forward(_ rows: Int, _ ws: Workspace, threads: Int) {
-        intermediate.forward(ws.hidden, rows: rows, into: ws.intermediate, threads: threads)
+    func forward(_ rows: Int, _ ws: Workspace, pool: WorkerPool) {
+        intermediate.forward(ws.hidden, rows: rows, into: ws.intermediate, pool: pool)
         ek_gelu(ws.intermediate, rows * intermediate.outFeatures)
-        output.forward(ws.intermediate, rows: rows, into: ws.projected, threads: threads)
+        output.forward(ws.intermediate, rows: rows, into: ws.projected, pool: pool)
         norm.forward(ws.hidden, adding: ws.projected, rows: rows)
     }
 }

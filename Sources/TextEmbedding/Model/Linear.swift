@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Which engine multiplies activations by a linear layer's weights.
 public enum LinearBackend: String, Sendable, CaseIterable {
     /// Weights packed at load time, register-blocked Swift SIMD kernel (``PackedGemm``); the default.
@@ -47,19 +45,18 @@ struct Linear: Sendable {
                out: parts.reduce(0) { $0 + $1.bias.count }, backend: backend)
     }
 
-    /// y[rows × out] = x[rows × in] · Wᵀ + b.
-    func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, threads: Int) {
+    /// y[rows × out] = x[rows × in] · Wᵀ + b, split by column panels over `pool`'s threads.
+    func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, pool: WorkerPool) {
         switch weights {
         case .packed(let matrix):
             let work = rows * inFeatures * outFeatures
-            let workers = min(threads, matrix.panels)
-            // Splitting pays only above ~1 MFLOP per thread: below, waking a thread costs more.
+            let workers = min(pool.extraThreads + 1, matrix.panels)
+            // Splitting pays only above ~1 M multiply-adds: below, handing work over costs more.
             if workers > 1 && work >= 1 << 20 {
-                let scratch = SharedScratch(input: x, output: y)
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                pool.parallelFor(workers) { worker in
                     let panels = (matrix.panels * worker / workers)..<(matrix.panels * (worker + 1) / workers)
-                    PackedGemm.multiply(m: rows, a: scratch.input, lda: inFeatures, b: matrix, bias: bias.readPointer,
-                                        c: scratch.output, ldc: outFeatures, panels: panels)
+                    PackedGemm.multiply(m: rows, a: x, lda: inFeatures, b: matrix, bias: bias.readPointer,
+                                        c: y, ldc: outFeatures, panels: panels)
                 }
             } else {
                 PackedGemm.multiply(m: rows, a: x, lda: inFeatures, b: matrix, bias: bias.readPointer,

@@ -78,7 +78,7 @@ struct MPNetModel: Sendable {
                           layers: layers, relativeBias: bias)
     }
 
-    func forward(_ tokens: PackedTokens, _ ws: Workspace, threads: Int) {
+    func forward(_ tokens: PackedTokens, _ ws: Workspace, pool: WorkerPool) {
         // Position ids as HF computes them from the ids: real (non-padding) tokens count up from
         // padding_idx + 1; a padding id inside the text gets padding_idx.
         var embedded = tokens
@@ -93,7 +93,7 @@ struct MPNetModel: Sendable {
         // The bias depends only on the sequence's positions: compute it once for all layers.
         let biases = tokens.sequences.map { FloatTensor(relativeBias.matrix(positions: tokens.positions[$0])) }
         for layer in layers {
-            layer.forward(tokens, ws, threads: threads, positionBias: { biases[$0].readPointer })
+            layer.forward(tokens, ws, pool: pool, positionBias: { biases[$0].readPointer })
         }
     }
 }

@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 
 /// Multi-head self-attention with its output projection and add & norm:
 /// `x = LayerNorm(x + O · softmax(Q Kᵀ / √d + bias) V)`, computed per sequence of a packed batch.
@@ -19,20 +18,19 @@ struct SelfAttention: Sendable {
 
     /// Runs the sublayer on `ws.hidden` in place. `positionBias`, when given, returns for a sequence
     /// the `[heads × L × L]` additive bias of its attention scores (MPNet's relative positions).
-    func forward(_ tokens: PackedTokens, _ ws: Workspace, threads: Int,
+    func forward(_ tokens: PackedTokens, _ ws: Workspace, pool: WorkerPool,
                  positionBias: (@Sendable (Int) -> UnsafePointer<Float>)? = nil) {
         let t = tokens.count
         let h = hiddenSize
-        qkv.forward(ws.hidden, rows: t, into: ws.qkv, threads: threads)
+        qkv.forward(ws.hidden, rows: t, into: ws.qkv, pool: pool)
 
         let items = tokens.sequences.count * heads
-        let workers = max(1, min(threads, items))
+        let workers = max(1, min(pool.extraThreads + 1, items))
         let longest = tokens.longest
         let d = headSize
         let scale = 1 / Float(d).squareRoot()
-        let scratch = SharedScratch(input: ws.qkv, output: ws.context)
-        let run: @Sendable (Int) -> Void = { worker in
-            let qkv = scratch.input, context = scratch.output
+        let qkv = UnsafePointer(ws.qkv), context = ws.context
+        let run = { (worker: Int) in
             let keySize = PackedGemm.packedCount(k: d, n: longest)
             let valueSize = PackedGemm.packedCount(k: longest, n: d)
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, longest * longest + keySize + valueSize))
@@ -56,13 +54,9 @@ struct SelfAttention: Sendable {
                 item += workers
             }
         }
-        if workers == 1 {
-            run(0)
-        } else {
-            DispatchQueue.concurrentPerform(iterations: workers, execute: run)
-        }
+        pool.parallelFor(workers, run)
 
-        output.forward(ws.context, rows: t, into: ws.projected, threads: threads)
+        output.forward(ws.context, rows: t, into: ws.projected, pool: pool)
         norm.forward(ws.hidden, adding: ws.projected, rows: t)
     }
 }

@@ -1,13 +1,14 @@
 import ArgumentParser
 import EpisodeStore
 import Foundation
+import HybridRetrieval
 import TextEmbedding
 
 /// `episodic add`: stores one episode with its fast vector.
 struct AddCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
-        abstract: "Add an episode; its fast vector is computed and stored in the same transaction.",
+        abstract: "Add an episode; its fast (and by default quality) vectors are computed and stored in the same transaction.",
         discussion: """
         The embedded text is the summary when given, else the content.
 
@@ -32,6 +33,9 @@ struct AddCommand: AsyncParsableCommand {
     @Option(help: "The episode id (default: a new UUID).")
     var id: String?
 
+    @Option(help: "Quality vector: sync (now, same transaction) or defer (left for backfill or the first rerank).")
+    var quality = "sync"
+
     @Flag(help: "Print the stored episode as JSON.")
     var json = false
 
@@ -47,12 +51,15 @@ struct AddCommand: AsyncParsableCommand {
                 }
                 episode.metadata = fields
             }
-            var vectors: [String: [Float]] = [:]
-            if let fast = store.column(role: .fast) {
-                try store.validate(episode)
-                vectors[fast.name] = try ColumnModels.embedder(for: fast).embed(episode.embeddedText, as: .passage)
+            guard let mode: QualityEmbeddingMode = ["sync": .synchronous, "defer": .deferred][quality] else {
+                throw Failure(message: "--quality takes sync or defer", status: ExitStatus.dataError)
             }
-            let stored = try store.add(episode, vectors: vectors)
+            let stored: Episode
+            if store.column(role: .fast) != nil {
+                stored = try MemoryFactory.service(store, qualityMode: mode).add(episode)
+            } else {
+                stored = try store.add(episode)
+            }
             print(json ? EpisodeJSON.string(EpisodeJSON.object(stored)) : stored.id)
         }
     }

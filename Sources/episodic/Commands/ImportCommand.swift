@@ -1,6 +1,7 @@
 import ArgumentParser
 import EpisodeStore
 import Foundation
+import HybridRetrieval
 import TextEmbedding
 import VectorSearch
 
@@ -33,11 +34,15 @@ struct ImportCommand: AsyncParsableCommand {
     @Option(help: "Threads for embedding.")
     var threads = 1
 
+    @Option(help: "Missing quality vectors: sync (computed during the import) or defer (left for backfill).")
+    var quality = "sync"
+
     func run() async throws {
         try await reportingFailures {
             let store = try store.open()
             ComputeThreads.set(threads)
-            var importer = Importer(store: store, batchSize: max(1, batchSize), threads: threads)
+            guard ["sync", "defer"].contains(quality) else { throw Failure(message: "--quality takes sync or defer", status: ExitStatus.dataError) }
+            var importer = Importer(store: store, batchSize: max(1, batchSize), threads: threads, embedQuality: quality == "sync")
             let total = file == "-" ? nil : Self.countLines(file)
             let progress = ProgressReporter("imported", total: total)
             var lineNumber = 0
@@ -70,17 +75,23 @@ struct ImportCommand: AsyncParsableCommand {
 struct Importer {
     let store: SQLiteEpisodeStore
     let batchSize: Int
-    let threads: Int
     var pending: [(line: Int, item: EpisodeJSON.ImportLine)] = []
     var bad: [(line: Int, reason: String)] = []
     var imported = 0
-    private var fastModel: SentenceEmbedder?
+    private let fastModel: ColumnModel?
+    private let qualityModel: ColumnModel?
+    private var qualityUnavailable = false
     private var seen = Set<String>()
 
-    init(store: SQLiteEpisodeStore, batchSize: Int, threads: Int) {
+    init(store: SQLiteEpisodeStore, batchSize: Int, threads: Int, embedQuality: Bool) {
         self.store = store
         self.batchSize = batchSize
-        self.threads = threads
+        fastModel = store.column(role: .fast).map {
+            ColumnModel(column: $0, directory: ColumnModel.directory(for: $0, under: ModelLocation.root), threads: threads)
+        }
+        qualityModel = embedQuality ? store.column(role: .quality).map {
+            ColumnModel(column: $0, directory: ColumnModel.directory(for: $0, under: ModelLocation.root), threads: threads)
+        } : nil
     }
 
     mutating func take(_ line: Data, number: Int) {
@@ -111,16 +122,28 @@ struct Importer {
             bad.append((entry.line, StoreError.duplicateEpisode(entry.item.episode.id).description))
         }
         pending.removeAll { existing.contains($0.item.episode.id) }
-        if let fast = store.column(role: .fast) {
-            let missing = pending.indices.filter { pending[$0].item.vectors[fast.name] == nil }
-            if !missing.isEmpty {
-                if fastModel == nil { fastModel = try ColumnModels.embedder(for: fast, threads: threads) }
-                let vectors = try fastModel!.embed(missing.map { pending[$0].item.episode.embeddedText }, as: .passage)
-                for (index, vector) in zip(missing, vectors) { pending[index].item.vectors[fast.name] = vector }
+        if let fastModel {
+            // The fast vector is required: a fast model that cannot load stops the import.
+            try embedMissing(with: fastModel)
+        }
+        if let qualityModel, !qualityUnavailable {
+            do { try embedMissing(with: qualityModel) } catch let error as RetrievalError {
+                // The quality vector is optional at import time: warn once, leave the rest for backfill.
+                qualityUnavailable = true
+                printError("warning: \(error); quality vectors left for `episodic backfill`")
             }
         }
         try store.add(pending.map { ($0.item.episode, $0.item.vectors) })
         imported += pending.count
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Computes the vectors of `model`'s column that the pending lines do not bring.
+    private mutating func embedMissing(with model: ColumnModel) throws {
+        let name = model.column.name
+        let missing = pending.indices.filter { pending[$0].item.vectors[name] == nil }
+        guard !missing.isEmpty else { return }
+        let vectors = try model.embedder().embed(missing.map { pending[$0].item.episode.embeddedText }, as: .passage)
+        for (index, vector) in zip(missing, vectors) { pending[index].item.vectors[name] = vector }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EpisodeStore
 import Foundation
+import HybridRetrieval
 import TextEmbedding
 import VectorSearch
 
@@ -49,7 +50,8 @@ struct SearchCommand: AsyncParsableCommand {
             let target = try store.column(named: column)
             let vector: [Float]
             if let query {
-                vector = try ColumnModels.embedder(for: target).embed(query, as: .query)
+                vector = try ColumnModel(column: target, directory: ColumnModel.directory(for: target, under: ModelLocation.root))
+                    .embedder().embed(query, as: .query)
             } else {
                 guard let data = FileManager.default.contents(atPath: vectorFile!) else {
                     throw Failure(message: "cannot read \(vectorFile!)", status: ExitStatus.noInput)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EpisodeStore
 import Foundation
+import HybridRetrieval
 import TextEmbedding
 import VectorSearch
 
@@ -53,5 +54,11 @@ func reportingFailures<T>(_ body: () async throws -> T) async throws -> T {
     } catch let error as VectorError {
         printError("error: \(error)")
         throw ExitCode(ExitStatus.dataError)
+    } catch let error as RetrievalError {
+        printError("error: \(error)")
+        switch error {
+        case .modelUnavailable, .noColumn: throw ExitCode(ExitStatus.unavailable)
+        case .emptyQuery, .invalidParameter: throw ExitCode(ExitStatus.dataError)
+        }
     }
 }

@@ -1,0 +1,103 @@
+import ArgumentParser
+import EpisodeStore
+import Foundation
+import HybridRetrieval
+import TextEmbedding
+
+/// `episodic retrieve`: two-stage retrieval from the command line.
+struct RetrieveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retrieve",
+        abstract: "Retrieve an agent's episodes for a query (hybrid by default, --baseline for fast vectors only).",
+        discussion: """
+        Hybrid: dense (fast vectors) and BM25 candidates fused, then reranked with the quality \
+        vectors; without a usable quality model the coarse ranking is returned, tagged \
+        coarse_fallback, with the reason. Per-stage timings are printed.
+
+        Examples:
+          episodic retrieve --agent planner --query "when is the flight to Lisbon?"
+          episodic retrieve --agent planner --query "invoice" --baseline --json
+        """)
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "The agent whose memory is searched.")
+    var agent: String
+
+    @Option(help: "The query.")
+    var query: String
+
+    @Flag(help: "Fast-vector search only (the A/B baseline).")
+    var baseline = false
+
+    @Option(help: "Results to print.")
+    var topK = 10
+
+    @Option(help: "Coarse candidates per retriever.")
+    var coarseTopK = 100
+
+    @Option(help: "Candidates reranked with the quality vectors.")
+    var rerankTopK = 50
+
+    @Flag(help: "Skip the quality rerank.")
+    var noRerank = false
+
+    @Flag(help: "Skip BM25 in the coarse stage.")
+    var noLexical = false
+
+    @Option(help: "Threads per model.")
+    var threads = 1
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        try await reportingFailures {
+            ComputeThreads.set(threads)
+            let store = try store.open()
+            let retriever = HybridRetriever(service: try MemoryFactory.service(store, threads: threads))
+            let response: RetrievalResponse
+            if baseline {
+                response = try await retriever.retrieveBaseline(agentID: agent, query: query, topK: topK)
+            } else {
+                // No time budget on the command line: the models load during this one call.
+                let options = RetrievalOptions(coarseTopK: coarseTopK, rerankTopK: rerankTopK, useReranking: !noRerank,
+                                               lexical: !noLexical, limit: topK, timeBudgetMs: nil)
+                response = try await retriever.retrieve(agentID: agent, query: query, options: options)
+            }
+            if json {
+                print(EpisodeJSON.string(RetrievalJSON.object(response, agentID: agent, query: query)))
+                return
+            }
+            let t = response.timings
+            print(String(format: "%d results in %.1f ms (query embedding %.1f, coarse %.1f, rerank %.1f)",
+                         response.results.count, t.totalMs, t.queryEmbeddingMs, t.coarseMs, t.rerankMs))
+            if let reason = response.fallbackReason { print("coarse fallback: \(reason)") }
+            for (rank, r) in response.results.enumerated() {
+                let text = r.episode.embeddedText.replacingOccurrences(of: "\n", with: " ")
+                print(String(format: "%2d. %.4f  ", rank + 1, r.finalScore) + "[\(r.stage.rawValue)] \(text.prefix(90))")
+            }
+        }
+    }
+}
+
+/// Retrieval responses as JSON (CLI and HTTP share the shape).
+enum RetrievalJSON {
+    static func object(_ response: RetrievalResponse, agentID: String, query: String) -> [String: Any] {
+        let t = response.timings
+        var o: [String: Any] = [
+            "agent_id": agentID, "query": query,
+            "results": response.results.map { r -> [String: Any] in
+                [
+                    "episode": EpisodeJSON.object(r.episode), "stage": r.stage.rawValue, "final_score": r.finalScore,
+                    "coarse_score": r.coarseScore, "dense_score": r.denseScore.map { Double($0) } as Any? ?? NSNull(),
+                    "lexical_score": r.lexicalScore as Any? ?? NSNull(), "rerank_score": r.rerankScore.map { Double($0) } as Any? ?? NSNull(),
+                ]
+            },
+            "timings_ms": ["query_embedding": t.queryEmbeddingMs, "fast_embedding": t.fastEmbeddingMs, "quality_embedding": t.qualityEmbeddingMs,
+                           "coarse": t.coarseMs, "dense": t.denseMs, "lexical": t.lexicalMs, "rerank": t.rerankMs, "total": t.totalMs],
+        ]
+        o["fallback_reason"] = response.fallbackReason ?? NSNull()
+        return o
+    }
+}
