@@ -28,6 +28,8 @@ let package = Package(
         .library(name: "VectorSearch", targets: ["VectorSearch"]),
         .library(name: "EpisodeStore", targets: ["EpisodeStore"]),
         .library(name: "HybridRetrieval", targets: ["HybridRetrieval"]),
+        .library(name: "EpisodicMemory", targets: ["HybridRetrieval", "EpisodeStore", "VectorSearch", "TextEmbedding"]),
+        .library(name: "EpisodicServer", targets: ["EpisodicServer"]),
         .executable(name: "episodic", targets: ["episodic"]),
     ],
     dependencies: [
@@ -36,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -71,6 +75,16 @@ let package = Package(
             ],
             swiftSettings: hostSwift
         ),
+        .target(
+            name: "EpisodicServer",
+            dependencies: [
+                "HybridRetrieval", "EpisodeStore", "VectorSearch", "TextEmbedding",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: hostSwift
+        ),
         .executableTarget(
             name: "episodic",
             dependencies: [
@@ -78,10 +92,11 @@ let package = Package(
                 "VectorSearch",
                 "EpisodeStore",
                 "HybridRetrieval",
+                "EpisodicServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("Resources/bench_texts.json")],
+            resources: [.copy("Resources/bench_texts.json"), .copy("Resources/sample_episodes.jsonl")],
             swiftSettings: hostSwift
         ),
         .testTarget(
@@ -102,6 +117,14 @@ let package = Package(
         .testTarget(
             name: "HybridRetrievalTests",
             dependencies: ["HybridRetrieval", "EpisodeStore", "TextEmbedding", "VectorSearch"],
+            swiftSettings: hostSwift
+        ),
+        .testTarget(
+            name: "EpisodicServerTests",
+            dependencies: [
+                "EpisodicServer", "HybridRetrieval", "EpisodeStore", "VectorSearch", "TextEmbedding",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: hostSwift
         ),
         .testTarget(

@@ -312,10 +312,12 @@ public final class SQLiteEpisodeStore: Sendable {
         try checkIdentifier(episode.agentID, "agent_id")
         if episode.content.allSatisfy(\.isWhitespace) { throw bad("content is empty") }
         let limit = configuration.maxTextBytes
-        if episode.content.utf8.count > limit { throw bad("content has \(episode.content.utf8.count) bytes, over the limit of \(limit)") }
+        if episode.content.utf8.count > limit {
+            throw StoreError.textTooLarge(id: episode.id, field: "content", bytes: episode.content.utf8.count, limit: limit)
+        }
         if let summary = episode.summary {
             if summary.allSatisfy(\.isWhitespace) { throw bad("summary is empty (omit it instead)") }
-            if summary.utf8.count > limit { throw bad("summary has \(summary.utf8.count) bytes, over the limit of \(limit)") }
+            if summary.utf8.count > limit { throw StoreError.textTooLarge(id: episode.id, field: "summary", bytes: summary.utf8.count, limit: limit) }
         }
     }
 
@@ -569,6 +571,16 @@ public final class SQLiteEpisodeStore: Sendable {
             _ = data.copyBytes(to: UnsafeMutableRawBufferPointer(buffer))
             count = data.count / 4
         }
+    }
+
+    /// The text the store keeps for `date` (its `created_at` column), for opaque page cursors.
+    public static func storedText(of date: Date) -> String {
+        String.fromDatabaseValue(date.databaseValue) ?? ""
+    }
+
+    /// The date of a ``storedText(of:)`` text.
+    public static func date(fromStoredText text: String) -> Date? {
+        Date.fromDatabaseValue(text.databaseValue)
     }
 
     /// Dates at the precision the database keeps (milliseconds), so that an episode reads back

@@ -18,6 +18,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case vector(VectorError)
     /// An episode that breaks a rule (empty text, text too large, malformed id or metadata).
     case invalidEpisode(id: String, reason: String)
+    /// An episode's content or summary is larger than the store accepts.
+    case textTooLarge(id: String, field: String, bytes: Int, limit: Int)
     case episodeNotFound(String)
     case duplicateEpisode(String)
     /// No episode of this agent exists.
@@ -45,6 +47,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return error.description
         case let .invalidEpisode(id, reason):
             return "episode \(id.isEmpty ? "(no id)" : id): \(reason)"
+        case let .textTooLarge(id, field, bytes, limit):
+            return "episode \(id.isEmpty ? "(no id)" : id): \(field) has \(bytes) bytes, over the limit of \(limit) — split it or summarize it"
         case let .episodeNotFound(id):
             return "no episode with id \(id)"
         case let .duplicateEpisode(id):

@@ -161,32 +161,46 @@ public final class EmbeddingService: Sendable {
     /// Adds episodes (one transaction), embedding them in batches.
     @discardableResult
     public func add(_ episodes: [Episode]) throws -> [Episode] {
-        for episode in episodes { try store.validate(episode) }
-        let texts = episodes.map(\.embeddedText)
-        let fast = try fastModel.embedder().embed(texts, as: .passage)
-        var quality: [[Float]]?
-        if configuration.qualityMode == .synchronous, let qualityModel {
-            do { quality = try qualityModel.embedder().embed(texts, as: .passage) } catch {
-                logger.warning("quality vectors left for backfill: \(error)")
+        try add(episodes.map { ($0, [:]) })
+    }
+
+    /// Adds episodes with vectors the caller already has (keyed by column name); the missing fast
+    /// vectors are computed, the missing quality vectors per ``QualityEmbeddingMode``.
+    @discardableResult
+    public func add(_ items: [(episode: Episode, vectors: [String: [Float]])]) throws -> [Episode] {
+        for item in items { try store.validate(item.episode) }
+        var batch = items
+        let needFast = batch.indices.filter { batch[$0].vectors[fastColumn.name] == nil }
+        if !needFast.isEmpty {
+            let vectors = try fastModel.embedder().embed(needFast.map { batch[$0].episode.embeddedText }, as: .passage)
+            for (i, v) in zip(needFast, vectors) { batch[i].vectors[fastColumn.name] = v }
+        }
+        var needQuality: [Int] = []
+        if let qualityColumn, let qualityModel {
+            needQuality = batch.indices.filter { batch[$0].vectors[qualityColumn.name] == nil }
+            if configuration.qualityMode == .synchronous && !needQuality.isEmpty {
+                do {
+                    let vectors = try qualityModel.embedder().embed(needQuality.map { batch[$0].episode.embeddedText }, as: .passage)
+                    for (i, v) in zip(needQuality, vectors) { batch[i].vectors[qualityColumn.name] = v }
+                    needQuality = []
+                } catch {
+                    logger.warning("quality vectors left for backfill: \(error)")
+                }
             }
         }
-        var batch: [(episode: Episode, vectors: [String: [Float]])] = []
-        for (i, episode) in episodes.enumerated() {
-            var vectors = [fastColumn.name: fast[i]]
-            if let quality, let qualityColumn { vectors[qualityColumn.name] = quality[i] }
-            batch.append((episode, vectors))
-        }
         let stored = try store.add(batch)
-        for (i, episode) in stored.enumerated() {
-            remember(fast[i], episode.id, in: fastCache, column: fastColumn.name)
-            if let quality, let qualityColumn { remember(quality[i], episode.id, in: qualityCache, column: qualityColumn.name) }
+        for (item, episode) in zip(batch, stored) {
+            if let v = item.vectors[fastColumn.name] { remember(v, episode.id, in: fastCache, column: fastColumn.name) }
+            if let qualityColumn, let v = item.vectors[qualityColumn.name] {
+                remember(v, episode.id, in: qualityCache, column: qualityColumn.name)
+            }
         }
-        if configuration.qualityMode == .background, qualityModel != nil {
-            let ids = stored.map(\.id)
+        if configuration.qualityMode == .background, let qualityModel, !needQuality.isEmpty {
+            let pending = needQuality.map { (stored[$0].id, stored[$0].embeddedText) }
             background.run { [self] in
                 do {
-                    let vectors = try qualityModel!.embedder().embed(texts, as: .passage)
-                    for (id, vector) in zip(ids, vectors) where try store.episode(id: id) != nil {
+                    let vectors = try qualityModel.embedder().embed(pending.map(\.1), as: .passage)
+                    for ((id, _), vector) in zip(pending, vectors) where try store.episode(id: id) != nil {
                         try cacheQualityEmbedding(episodeID: id, vector: vector)
                     }
                 } catch {

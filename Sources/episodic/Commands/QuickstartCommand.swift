@@ -1,50 +1,93 @@
 import ArgumentParser
+import EpisodeStore
 import Foundation
+import HybridRetrieval
 import TextEmbedding
 
-/// `episodic quickstart`: the README's first command — shows the engine working end to end.
+/// `episodic quickstart`: the README's main job — a working memory in one command.
 struct QuickstartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quickstart",
-        abstract: "Embed a few agent episodes and a query with the bundled model and print their similarities.",
+        abstract: "Create ./episodic.sqlite from sample agent episodes and run a few hybrid retrievals.",
         discussion: """
+        Imports the sample memory shipped with the tool (289 episodes of five agents: a personal \
+        assistant, a devops agent, a support bot, a travel planner, a research assistant) with \
+        both embeddings, then asks each agent a question and prints the results with their stage \
+        tags and per-stage timings. Rerunning reuses the store.
+
         Example:
           episodic quickstart
+          episodic --db /tmp/demo.sqlite quickstart --threads 2
         """)
 
-    @Option(help: "Model directory or name under $EPISODIC_MODELS (default: all-MiniLM-L6-v2).")
-    var model: String?
+    @OptionGroup var store: StoreOptions
 
-    static let episodes = [
-        "User asked to move the weekly design sync from Tuesday to Thursday at 3pm.",
-        "Agent found the refund policy: orders can be returned within 30 days.",
-        "Deployment of v2.4.1 failed because the database migration timed out; rolled back.",
-        "Alice prefers vegetarian restaurants and books tables for four on Friday evenings.",
+    @Option(help: "Threads per model (default: the machine's cores, at most 4).")
+    var threads = min(4, ProcessInfo.processInfo.activeProcessorCount)
+
+    static let questions: [(agent: String, query: String)] = [
+        ("personal-assistant", "what kind of restaurants does Alice like?"),
+        ("devops-agent", "why did the 2.4.1 deployment fail?"),
+        ("support-bot", "can a customer return a jacket after three weeks?"),
+        ("travel-planner", "which seat do I have on the flight to Lisbon?"),
+        ("research-assistant", "what did reranking do to nDCG in experiment 12?"),
     ]
-    static let query = "when is the meeting with the design team?"
 
     func run() async throws {
         try await reportingFailures {
-            let loadStart = Date()
-            let embedder = try SentenceEmbedder(directory: ModelLocation.resolve(model))
-            let loadMs = Date().timeIntervalSince(loadStart) * 1000
-            var vectors: [[Float]] = []
-            let embedMs = try measureMilliseconds { vectors = try embedder.embed(Self.episodes) }
-            var queryVector: [Float] = []
-            let queryMs = try measureMilliseconds { queryVector = try embedder.embed(Self.query, as: .query) }
-            print("model \(embedder.name): \(embedder.dimension) dimensions, loaded in \(String(format: "%.0f", loadMs)) ms")
-            print("embedded \(Self.episodes.count) episodes in \(String(format: "%.1f", embedMs)) ms, the query in \(String(format: "%.1f", queryMs)) ms\n")
-            print("query: \(Self.query)")
-            let ranked = vectors.enumerated()
-                .map { (index: $0.offset, score: zip($0.element, queryVector).reduce(Float(0)) { $0 + $1.0 * $1.1 }) }
-                .sorted { $0.score > $1.score }
-            for (rank, hit) in ranked.enumerated() {
-                print(String(format: "%d. %.3f  %@", rank + 1, hit.score, Self.episodes[hit.index]))
+            ComputeThreads.set(threads)
+            var configuration = EpisodicMemory.Configuration(modelsRoot: ModelLocation.root)
+            configuration.threads = threads
+            let memory = try EpisodicMemory.open(path: store.path, configuration: configuration)
+            let samples = try Self.sampleEpisodes()
+            let present = Set(try memory.store.episodes(ids: samples.map(\.id)).map(\.id))
+            let missing = samples.filter { !present.contains($0.id) }
+            if !missing.isEmpty {
+                let progress = ProgressReporter("importing sample episodes", total: missing.count)
+                var done = 0
+                for start in stride(from: 0, to: missing.count, by: 32) {
+                    let batch = Array(missing[start..<min(missing.count, start + 32)])
+                    try memory.add(batch)
+                    done += batch.count
+                    progress.update(done)
+                }
+                progress.finish()
             }
-            print("\ncosine similarity between episodes:")
-            for (i, a) in vectors.enumerated() {
-                let row = vectors.map { b in String(format: "%6.3f", zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }) }
-                print("  e\(i + 1) " + row.joined(separator: " "))
+            let counts = try memory.store.agentEpisodeCounts()
+            print("memory \(store.path): \(counts.values.reduce(0, +)) episodes of \(counts.count) agents; "
+                  + memory.store.columns.map { "\($0.name) \($0.dimension)-d (\($0.modelID))" }.joined(separator: ", "))
+            for (agent, query) in Self.questions {
+                let response = try await memory.retrieve(agentID: agent, query: query, options: .init(limit: 3, timeBudgetMs: nil))
+                let t = response.timings
+                print("\n[\(agent)] \(query)")
+                print(String(format: "  %.1f ms: query embedding %.1f, coarse %.1f (dense %.1f, lexical %.1f), rerank %.1f",
+                             t.totalMs, t.queryEmbeddingMs, t.coarseMs, t.denseMs, t.lexicalMs, t.rerankMs))
+                if let reason = response.fallbackReason { print("  coarse fallback: \(reason)") }
+                for (rank, r) in response.results.enumerated() {
+                    print(String(format: "  %d. %.4f ", rank + 1, r.finalScore) + "[\(r.stage.rawValue)] \(r.episode.embeddedText)")
+                }
+            }
+            print("""
+
+            Next: episodic --db \(store.path) serve      (HTTP API on 127.0.0.1:8080, see README)
+                  episodic --db \(store.path) retrieve --agent travel-planner --query "hotel in Lisbon"
+            """)
+            await memory.close()
+        }
+    }
+
+    /// The sample memory shipped with the tool.
+    static func sampleEpisodes() throws -> [Episode] {
+        guard let url = Bundle.module.url(forResource: "sample_episodes", withExtension: "jsonl"),
+              let reader = try? LineReader(path: url.path) else {
+            throw Failure(message: "sample_episodes.jsonl is missing from the tool's resources; rebuild the package",
+                          status: ExitStatus.noInput)
+        }
+        return try reader.enumerated().map { index, line in
+            do {
+                return try EpisodeJSON.parseImportLine(line, columns: []).episode
+            } catch {
+                throw Failure(message: "sample_episodes.jsonl line \(index + 1) is invalid", status: ExitStatus.dataError)
             }
         }
     }

@@ -47,7 +47,7 @@ func reportingFailures<T>(_ body: () async throws -> T) async throws -> T {
         printError("error: \(error)")
         switch error {
         case .storeNotFound, .episodeNotFound, .unknownAgent: throw ExitCode(ExitStatus.noInput)
-        case .vector, .invalidEpisode, .duplicateEpisode, .notADatabase, .unknownMigration, .columnMismatch:
+        case .vector, .invalidEpisode, .textTooLarge, .duplicateEpisode, .notADatabase, .unknownMigration, .columnMismatch:
             throw ExitCode(ExitStatus.dataError)
         case .schemaTooNew, .schemaTooOld, .modelMismatch, .busy: throw ExitCode(ExitStatus.unavailable)
         }

@@ -1,0 +1,88 @@
+import EpisodeStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HybridRetrieval
+import TextEmbedding
+import VectorSearch
+
+/// An error answered as `{"error": {"code": …, "message": …}}` with an HTTP status.
+public struct APIError: Error, Sendable, Equatable {
+    public var status: HTTPResponse.Status
+    /// A stable, machine-readable code (`not_found`, `invalid_request`, …).
+    public var code: String
+    public var message: String
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    static func invalid(_ message: String) -> APIError { APIError(.badRequest, "invalid_request", message) }
+
+    /// Maps the library's typed errors onto statuses: 400 bad input, 404 unknown episode or agent,
+    /// 413 too large, 422 dimension errors, 503 a required model that cannot be loaded.
+    static func from(_ error: Error) -> APIError {
+        switch error {
+        case let api as APIError:
+            return api
+        case let store as StoreError:
+            switch store {
+            case .episodeNotFound: return APIError(.notFound, "episode_not_found", store.description)
+            case .unknownAgent: return APIError(.notFound, "agent_not_found", store.description)
+            case .vector(.dimensionMismatch), .vector(.nonFiniteValue):
+                return APIError(.unprocessableContent, "invalid_vector", store.description)
+            case .vector(.unknownColumn): return APIError(.unprocessableContent, "unknown_column", store.description)
+            case .textTooLarge: return APIError(.contentTooLarge, "text_too_large", store.description)
+            case .invalidEpisode: return APIError(.badRequest, "invalid_episode", store.description)
+            case .duplicateEpisode: return APIError(.conflict, "duplicate_episode", store.description)
+            case .busy: return APIError(.serviceUnavailable, "store_busy", store.description)
+            case .modelMismatch: return APIError(.serviceUnavailable, "model_unavailable", store.description)
+            default: return APIError(.internalServerError, "store_error", store.description)
+            }
+        case let retrieval as RetrievalError:
+            switch retrieval {
+            case .modelUnavailable, .noColumn: return APIError(.serviceUnavailable, "model_unavailable", retrieval.description)
+            case .emptyQuery, .invalidParameter: return APIError(.badRequest, "invalid_request", retrieval.description)
+            }
+        case let vector as VectorError:
+            return APIError(.unprocessableContent, "invalid_vector", vector.description)
+        case let embedding as EmbeddingError:
+            if case .textTooLong = embedding { return APIError(.contentTooLarge, "text_too_large", embedding.description) }
+            return APIError(.serviceUnavailable, "model_unavailable", embedding.description)
+        case let http as HTTPError:
+            switch http.status {
+            case .notFound: return APIError(.notFound, "route_not_found", "no such route; see GET /openapi.json")
+            case .methodNotAllowed: return APIError(.methodNotAllowed, "method_not_allowed", "method not allowed on this route")
+            case .contentTooLarge: return APIError(.contentTooLarge, "body_too_large", http.body ?? "request body too large")
+            default: return APIError(http.status, "http_error", http.body ?? http.status.reasonPhrase)
+            }
+        default:
+            return APIError(.internalServerError, "internal_error", "\(error)")
+        }
+    }
+
+    var response: Response {
+        let body: [String: Any] = ["error": ["code": code, "message": message]]
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Turns every error — thrown by a handler, or the router's "not found" — into the JSON error
+/// shape and status.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let api = APIError.from(error)
+            if api.status == .internalServerError {
+                context.logger.error("request failed: \(error)", metadata: ["path": "\(request.uri.path)"])
+            }
+            return api.response
+        }
+    }
+}

@@ -1,0 +1,22 @@
+import Foundation
+import Hummingbird
+import HybridRetrieval
+import Logging
+
+/// Runs the HTTP API until SIGINT or SIGTERM: in-flight requests finish, background quality
+/// embeddings are drained, then the store is released.
+public enum EpisodicServer {
+    public static func run(memory: EpisodicMemory, host: String, port: Int, configuration: APIConfiguration = .init(),
+                           onServerRunning: (@Sendable (Int) async -> Void)? = nil) async throws {
+        let api = EpisodicAPI(memory: memory, configuration: configuration)
+        var logger = Logger(label: "episodic.server")
+        logger.logLevel = .info
+        let app = Application(
+            router: api.router(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "episodic"),
+            onServerRunning: { channel in await onServerRunning?(channel.localAddress?.port ?? port) },
+            logger: logger)
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        await memory.close()
+    }
+}

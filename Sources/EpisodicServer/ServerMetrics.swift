@@ -1,0 +1,79 @@
+import EpisodeStore
+import Foundation
+import HybridRetrieval
+import Prometheus
+import Synchronization
+
+/// The server's Prometheus metrics: requests by route and status, request and retrieval-stage
+/// latency histograms, LRU counters and episodes per agent (the last two read at scrape time).
+final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let lruSeen = Mutex<[String: Int]>([:])
+    private let reportedAgents = Mutex<Set<String>>([])
+    static let latencyBuckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+
+    static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "episodic", metricName: metric, unitName: unit, helpText: help)
+    }
+    static var requests: MetricNameDescriptor { name("http_requests", "total", "HTTP requests by route template, method and status") }
+    static var requestSeconds: MetricNameDescriptor { name("http_request_duration", "seconds", "HTTP request latency by route template") }
+    static var stageSeconds: MetricNameDescriptor { name("retrieval_stage", "seconds", "Retrieval latency by mode and stage") }
+    static var fallbacks: MetricNameDescriptor { name("retrieval_fallbacks", "total", "Hybrid retrievals answered by the coarse fallback") }
+    static var lruEntries: MetricNameDescriptor { name("lru", "entries", "Vectors in the LRU cache by column") }
+    static var agentEpisodes: MetricNameDescriptor { name("agent", "episodes", "Episodes per agent") }
+    static var modelLoaded: MetricNameDescriptor { name("model", "loaded", "1 when the column's model is in memory") }
+
+    func recordRequest(route: String, method: String, status: Int, seconds: Double) {
+        registry.makeCounter(descriptor: Self.requests, labels: [("route", route), ("method", method), ("status", "\(status)")]).increment()
+        registry.makeValueHistogram(descriptor: Self.requestSeconds, labels: [("route", route)], buckets: Self.latencyBuckets).record(seconds)
+    }
+
+    func recordRetrieval(_ timings: StageTimings, mode: String, fallback: Bool) {
+        let stages: [(String, Double)] = mode == "baseline"
+            ? [("query_embedding", timings.queryEmbeddingMs), ("coarse", timings.coarseMs), ("total", timings.totalMs)]
+            : [("query_embedding", timings.queryEmbeddingMs), ("coarse", timings.coarseMs), ("rerank", timings.rerankMs), ("total", timings.totalMs)]
+        for (stage, ms) in stages {
+            registry.makeValueHistogram(descriptor: Self.stageSeconds, labels: [("mode", mode), ("stage", stage)],
+                                        buckets: Self.latencyBuckets).record(ms / 1000)
+        }
+        if fallback { registry.makeCounter(descriptor: Self.fallbacks, labels: [("mode", mode)]).increment() }
+    }
+
+    /// Prometheus text exposition, after refreshing the values read from the service and store.
+    func render(service: EmbeddingService, store: SQLiteEpisodeStore) -> String {
+        for (column, cache) in [(service.fastColumn.name, service.fastCache), (service.qualityColumn?.name ?? "", service.qualityCache)]
+        where !column.isEmpty {
+            let s = cache.statistics
+            for (name, value) in [("hits", s.hits), ("misses", s.misses), ("evictions", s.evictions)] {
+                // The LRU keeps running totals; a Prometheus counter only moves forward by increments.
+                let key = "\(column).\(name)"
+                let delta = lruSeen.withLock { seen -> Int in
+                    let d = value - (seen[key] ?? 0)
+                    seen[key] = value
+                    return d
+                }
+                let counter = registry.makeCounter(descriptor: Self.name("lru_\(name)", "total", "LRU cache \(name) by column"),
+                                                   labels: [("column", column)])
+                if delta > 0 { counter.increment(by: Int64(delta)) }
+            }
+            registry.makeGauge(descriptor: Self.lruEntries, labels: [("column", column)]).set(Double(s.count))
+        }
+        if let counts = try? store.agentEpisodeCounts() {
+            // Agents whose last episode was deleted drop to 0 rather than keep a stale count.
+            let gone = reportedAgents.withLock { reported -> Set<String> in
+                let gone = reported.subtracting(counts.keys)
+                reported = Set(counts.keys).union(reported)
+                return gone
+            }
+            for (agent, count) in counts {
+                registry.makeGauge(descriptor: Self.agentEpisodes, labels: [("agent_id", agent)]).set(Double(count))
+            }
+            for agent in gone { registry.makeGauge(descriptor: Self.agentEpisodes, labels: [("agent_id", agent)]).set(Double(0)) }
+        }
+        registry.makeGauge(descriptor: Self.modelLoaded, labels: [("role", "fast")]).set(Double(service.fastModel.isLoaded ? 1 : 0))
+        if let quality = service.qualityModel {
+            registry.makeGauge(descriptor: Self.modelLoaded, labels: [("role", "quality")]).set(Double(quality.isLoaded ? 1 : 0))
+        }
+        return registry.emitToString()
+    }
+}
