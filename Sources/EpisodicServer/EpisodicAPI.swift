@@ -15,6 +15,9 @@ public struct APIConfiguration: Sendable {
     public var maxBatchSize = 1000
     /// Time budget of the quality stage of a hybrid retrieval (coarse fallback beyond), in ms.
     public var retrievalTimeBudgetMs: Double? = 2000
+    /// Requests embedding or retrieving at once; the rest wait in arrival order. Default: the
+    /// number of cores.
+    public var concurrentComputations = ProcessInfo.processInfo.activeProcessorCount
 
     public init() {}
 }
@@ -47,11 +50,13 @@ public final class EpisodicAPI: Sendable {
     public let memory: EpisodicMemory
     public let configuration: APIConfiguration
     let metrics = ServerMetrics()
+    let gate: ComputeGate
     private let logger = Logger(label: "episodic.server")
 
     public init(memory: EpisodicMemory, configuration: APIConfiguration = .init()) {
         self.memory = memory
         self.configuration = configuration
+        gate = ComputeGate(permits: configuration.concurrentComputations)
     }
 
     /// A router with every route, the JSON error middleware and request metrics.
@@ -122,7 +127,8 @@ public final class EpisodicAPI: Sendable {
         } else {
             items = [try JSONBody.episode(body.fields, agentID: agent, index: nil)]
         }
-        let stored = try memory.service.add(items)
+        let service = memory.service, batch = items
+        let stored = try await gate.run { try service.add(batch) }
         return try Response.jsonObject(["ids": stored.map(\.id)], status: .created)
     }
 
@@ -183,7 +189,8 @@ public final class EpisodicAPI: Sendable {
         options.lexical = try body.bool("lexical") ?? true
         options.limit = try body.int("limit", range: 1...1000) ?? options.coarseTopK
         try checkQuery(query)
-        let response = try await memory.retrieve(agentID: agent, query: query, options: options)
+        let memory = self.memory, fixedOptions = options
+        let response = try await gate.run { try await memory.retrieve(agentID: agent, query: query, options: fixedOptions) }
         metrics.recordRetrieval(response.timings, mode: "hybrid", fallback: response.fallbackReason != nil)
         return try .json(APIModels.RetrievalBody(response, agentID: agent, query: query))
     }
@@ -195,7 +202,8 @@ public final class EpisodicAPI: Sendable {
         let query = try body.requiredString("query")
         let topK = try body.int("top_k", range: 1...1000) ?? 10
         try checkQuery(query)
-        let response = try await memory.retrieveBaseline(agentID: agent, query: query, topK: topK)
+        let memory = self.memory
+        let response = try await gate.run { try await memory.retrieveBaseline(agentID: agent, query: query, topK: topK) }
         metrics.recordRetrieval(response.timings, mode: "baseline", fallback: false)
         return try .json(APIModels.RetrievalBody(response, agentID: agent, query: query))
     }

@@ -10,5 +10,5 @@ struct BenchCommand: AsyncParsableCommand {
         Example:
           swift run -c release episodic bench embed --threads 1
         """,
-        subcommands: [BenchEmbedCommand.self, BenchSearchCommand.self, BenchRetrieveCommand.self, BenchGemmCommand.self])
+        subcommands: [BenchEmbedCommand.self, BenchSearchCommand.self, BenchRetrieveCommand.self, BenchServeCommand.self, BenchGemmCommand.self])
 }
