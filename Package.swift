@@ -101,7 +101,12 @@ let package = Package(
         ),
         .testTarget(
             name: "TextEmbeddingTests",
-            dependencies: ["TextEmbedding", "CKernels"],
+            dependencies: [
+                "TextEmbedding", "CKernels",
+                // A local HTTP server stands in for the Hugging Face hub in the fetch tests.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: hostSwift
         ),
         .testTarget(

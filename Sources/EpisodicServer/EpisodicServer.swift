@@ -9,8 +9,8 @@ public enum EpisodicServer {
     public static func run(memory: EpisodicMemory, host: String, port: Int, configuration: APIConfiguration = .init(),
                            onServerRunning: (@Sendable (Int) async -> Void)? = nil) async throws {
         let api = EpisodicAPI(memory: memory, configuration: configuration)
-        var logger = Logger(label: "episodic.server")
-        logger.logLevel = .info
+        // The level comes from the process's logging bootstrap (EPISODIC_LOG_LEVEL for the CLI).
+        let logger = Logger(label: "episodic.server")
         let app = Application(
             router: api.router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "episodic"),

@@ -21,7 +21,7 @@ struct Episodic: AsyncParsableCommand {
         subcommands: [
             QuickstartCommand.self, InitCommand.self, AddCommand.self, ImportCommand.self, GetCommand.self,
             DeleteCommand.self, SearchCommand.self, RetrieveCommand.self, BackfillCommand.self, MigrateCommand.self, StatsCommand.self,
-            ServeCommand.self, EvalCommand.self, EmbedCommand.self, BenchCommand.self,
+            ServeCommand.self, ModelsCommand.self, EvalCommand.self, EmbedCommand.self, BenchCommand.self,
         ]
     )
 

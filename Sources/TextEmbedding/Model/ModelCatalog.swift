@@ -10,6 +10,8 @@ public struct KnownModel: Sendable, Equatable {
     public var queryPrompt: String
     /// Whether the setup script installs it offline.
     public var bundled: Bool
+    /// The sha256 of its `model.safetensors`, when known.
+    public var sha256: String? = nil
 
     /// The directory name under the models folder: the last component of the id.
     public var directoryName: String { String(id.split(separator: "/").last ?? Substring(id)) }
@@ -19,8 +21,10 @@ public enum ModelCatalog {
     static let bgeInstruction = "Represent this sentence for searching relevant passages: "
 
     public static let all: [KnownModel] = [
-        KnownModel(id: "sentence-transformers/all-MiniLM-L6-v2", dimension: 384, pooling: .mean, queryPrompt: "", bundled: true),
-        KnownModel(id: "sentence-transformers/all-mpnet-base-v2", dimension: 768, pooling: .mean, queryPrompt: "", bundled: true),
+        KnownModel(id: "sentence-transformers/all-MiniLM-L6-v2", dimension: 384, pooling: .mean, queryPrompt: "", bundled: true,
+                   sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
+        KnownModel(id: "sentence-transformers/all-mpnet-base-v2", dimension: 768, pooling: .mean, queryPrompt: "", bundled: true,
+                   sha256: "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"),
         KnownModel(id: "BAAI/bge-small-en-v1.5", dimension: 384, pooling: .cls, queryPrompt: bgeInstruction, bundled: false),
         KnownModel(id: "BAAI/bge-base-en-v1.5", dimension: 768, pooling: .cls, queryPrompt: bgeInstruction, bundled: false),
         KnownModel(id: "BAAI/bge-large-en-v1.5", dimension: 1024, pooling: .cls, queryPrompt: bgeInstruction, bundled: false),

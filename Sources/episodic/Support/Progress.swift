@@ -1,13 +1,14 @@
 import Foundation
+import Synchronization
 
 /// Progress of a long command on standard error: a redrawn bar (count, rate, ETA) on a terminal,
 /// plain lines otherwise (logs, pipes, tests).
-final class ProgressReporter {
+final class ProgressReporter: Sendable {
     private let label: String
     private let total: Int?
     private let start = Date()
     private let interactive = isatty(STDERR_FILENO) != 0
-    private var lastDraw = Date.distantPast
+    private let lastDraw = Mutex(Date.distantPast)
 
     init(_ label: String, total: Int? = nil) {
         self.label = label
@@ -17,8 +18,12 @@ final class ProgressReporter {
     /// Reports `done` items (and a note such as the count of bad lines).
     func update(_ done: Int, note: String = "", force: Bool = false) {
         let now = Date()
-        if interactive && !force && now.timeIntervalSince(lastDraw) < 0.1 { return }
-        lastDraw = now
+        let skip = lastDraw.withLock { last -> Bool in
+            if interactive && !force && now.timeIntervalSince(last) < 0.1 { return true }
+            last = now
+            return false
+        }
+        if skip { return }
         let elapsed = max(now.timeIntervalSince(start), 1e-6)
         let rate = Double(done) / elapsed
         var text = "\(label) \(done)"

@@ -1,0 +1,68 @@
+import EpisodeStore
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// `episodic serve` as a process: it prints its address, answers, and on SIGTERM lets the
+/// request in flight finish before exiting cleanly.
+@Suite struct ServeCommandTests {
+    @Test func sigtermLetsTheRequestInFlightFinish() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("episodic-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let db = directory.appendingPathComponent("m.sqlite").path
+        #expect(try CLIRunner.run(["--db", db, "init", "--quality-model", "all-mpnet-base-v2"]).status == 0)
+
+        let server = Process()
+        server.executableURL = CLIRunner.binary
+        server.arguments = ["--db", db, "serve", "--port", "0", "--preload"]
+        // Debug logs announce each request as it starts: SIGTERM is sent once the POST is in flight.
+        server.environment = ProcessInfo.processInfo.environment.merging(["EPISODIC_LOG_LEVEL": "debug"]) { $1 }
+        let output = Pipe(), errors = Pipe()
+        server.standardOutput = output
+        server.standardError = errors
+        try server.run()
+        var buffer = ""
+        while !buffer.contains("listening on ") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            buffer += String(decoding: chunk, as: UTF8.self)
+        }
+        let base = try #require(buffer.split(separator: "\n").first { $0.hasPrefix("listening on ") }?.dropFirst("listening on ".count))
+        #expect(base.hasPrefix("http://127.0.0.1:"))
+
+        // A batch that takes a few seconds to embed with both models.
+        let episodes = (0..<96).map { ["content": "Episode \($0): the agent reviewed ticket \(1000 + $0) about the checkout page and replied to the customer."] }
+        var request = URLRequest(url: URL(string: "\(base)/agents/a/episodes")!)
+        request.httpMethod = "POST"
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["episodes": episodes])
+        request.timeoutInterval = 300
+        let inFlight = Task { try await URLSession.shared.data(for: request) }
+        var log = ""
+        while !log.contains("request started") || !log.contains("/agents/a/episodes") {
+            let chunk = errors.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            log += String(decoding: chunk, as: UTF8.self)
+        }
+        kill(server.processIdentifier, SIGTERM)
+        // Keep reading the server's logs so that a full pipe never blocks it.
+        let drain = Task.detached { _ = errors.fileHandleForReading.readDataToEndOfFile() }
+        defer { drain.cancel() }
+        let (data, response) = try await inFlight.value
+        #expect((response as? HTTPURLResponse)?.statusCode == 201)
+        let ids = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["ids"] as? [String] ?? []
+        #expect(ids.count == 96)
+        server.waitUntilExit()
+        #expect(server.terminationReason == .exit && server.terminationStatus == 0)
+        // Everything acknowledged is in the store, with both vectors.
+        let store = try SQLiteEpisodeStore(path: db)
+        #expect(try store.episodeCount() == 96)
+        #expect(try store.vectorCount(column: "vector") == 96 && store.vectorCount(column: "vector_fastembed") == 96)
+        // And the server is gone: new connections are refused.
+        var probe = URLRequest(url: URL(string: "\(base)/health")!)
+        probe.timeoutInterval = 5
+        await #expect(throws: (any Error).self) { try await URLSession.shared.data(for: probe) }
+    }
+}
