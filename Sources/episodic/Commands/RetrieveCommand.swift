@@ -1,5 +1,6 @@
 import ArgumentParser
 import EpisodeStore
+import EpisodicServer
 import Foundation
 import HybridRetrieval
 import TextEmbedding
@@ -66,7 +67,7 @@ struct RetrieveCommand: AsyncParsableCommand {
                 response = try await retriever.retrieve(agentID: agent, query: query, options: options)
             }
             if json {
-                print(EpisodeJSON.string(RetrievalJSON.object(response, agentID: agent, query: query)))
+                print(String(decoding: try APIModels.encode(APIModels.RetrievalBody(response, agentID: agent, query: query)), as: UTF8.self))
                 return
             }
             let t = response.timings
@@ -81,23 +82,3 @@ struct RetrieveCommand: AsyncParsableCommand {
     }
 }
 
-/// Retrieval responses as JSON (CLI and HTTP share the shape).
-enum RetrievalJSON {
-    static func object(_ response: RetrievalResponse, agentID: String, query: String) -> [String: Any] {
-        let t = response.timings
-        var o: [String: Any] = [
-            "agent_id": agentID, "query": query,
-            "results": response.results.map { r -> [String: Any] in
-                [
-                    "episode": EpisodeJSON.object(r.episode), "stage": r.stage.rawValue, "final_score": r.finalScore,
-                    "coarse_score": r.coarseScore, "dense_score": r.denseScore.map { Double($0) } as Any? ?? NSNull(),
-                    "lexical_score": r.lexicalScore as Any? ?? NSNull(), "rerank_score": r.rerankScore.map { Double($0) } as Any? ?? NSNull(),
-                ]
-            },
-            "timings_ms": ["query_embedding": t.queryEmbeddingMs, "fast_embedding": t.fastEmbeddingMs, "quality_embedding": t.qualityEmbeddingMs,
-                           "coarse": t.coarseMs, "dense": t.denseMs, "lexical": t.lexicalMs, "rerank": t.rerankMs, "total": t.totalMs],
-        ]
-        o["fallback_reason"] = response.fallbackReason ?? NSNull()
-        return o
-    }
-}

@@ -1,26 +1,14 @@
 import EpisodeStore
+import EpisodicServer
 import Foundation
 import VectorSearch
 
 /// Episodes as JSON, for output and for `import` lines.
 enum EpisodeJSON {
-    // Formatters are not Sendable: one per use (cheap next to the I/O around them).
-    static var isoFormatter: ISO8601DateFormatter {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f
-    }
-
+    /// An episode as the HTTP API writes it (one shape for the API and the command line).
     static func object(_ e: Episode) -> [String: Any] {
-        var o: [String: Any] = [
-            "id": e.id, "agent_id": e.agentID, "content": e.content, "metadata": JSONValue.object(e.metadata).anyValue,
-            "created_at": isoFormatter.string(from: e.createdAt),
-            "embedding_cached": e.embeddingCached, "fastembed_cached": e.fastembedCached,
-        ]
-        o["summary"] = e.summary ?? NSNull()
-        o["embedding_cached_at"] = e.embeddingCachedAt.map(isoFormatter.string(from:)) ?? NSNull()
-        o["fastembed_cached_at"] = e.fastembedCachedAt.map(isoFormatter.string(from:)) ?? NSNull()
-        return o
+        let data = (try? APIModels.encode(APIModels.EpisodeBody(e))) ?? Data("{}".utf8)
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
     }
 
     static func string(_ object: Any, pretty: Bool = false) -> String {
@@ -30,11 +18,7 @@ enum EpisodeJSON {
 
     /// A date in ISO 8601 (with or without fractional seconds) or Unix seconds.
     static func date(_ value: Any) -> Date? {
-        if let s = value as? String {
-            if let d = isoFormatter.date(from: s) { return d }
-            let plain = ISO8601DateFormatter()
-            return plain.date(from: s)
-        }
+        if let s = value as? String { return Dates.parse(s) }
         if let n = value as? NSNumber, type(of: n) != type(of: NSNumber(value: true)) {
             return Date(timeIntervalSince1970: n.doubleValue)
         }
