@@ -71,21 +71,10 @@ public final class EpisodicMemory: Sendable {
 
     /// Columns for the configured models, with the sha256 of installed weights.
     static func newColumns(_ c: Configuration) throws -> [VectorColumn] {
-        func column(_ name: String, _ role: VectorRole, _ model: String, _ override: URL?) throws -> VectorColumn {
-            let known = ModelCatalog.model(named: model)
-            let id = known?.id ?? model
-            let directory = override ?? c.modelsRoot.appendingPathComponent(known?.directoryName ?? String(model.split(separator: "/").last ?? ""))
-            if let installed = try? ModelDirectory(url: directory) {
-                return VectorColumn(name: name, role: role, dimension: installed.dimension, modelID: id,
-                                    modelSHA256: try ModelFingerprint.sha256(ofModelIn: directory))
-            }
-            guard let known else {
-                throw RetrievalError.modelUnavailable(column: name, reason: "\(model) is neither installed in \(c.modelsRoot.path) nor in the catalog")
-            }
-            return VectorColumn(name: name, role: role, dimension: known.dimension, modelID: id)
-        }
-        return [try column(VectorColumn.defaultFastName, .fast, c.fastModel, c.fastModelDirectory),
-                try column(VectorColumn.defaultQualityName, .quality, c.qualityModel, c.qualityModelDirectory)]
+        [try ColumnFactory.column(name: VectorColumn.defaultFastName, role: .fast, model: c.fastModel,
+                                  modelsRoot: c.modelsRoot, directory: c.fastModelDirectory),
+         try ColumnFactory.column(name: VectorColumn.defaultQualityName, role: .quality, model: c.qualityModel,
+                                  modelsRoot: c.modelsRoot, directory: c.qualityModelDirectory)]
     }
 
     /// Adds an episode with its vectors (see ``EmbeddingService/add(_:)-(Episode)``).

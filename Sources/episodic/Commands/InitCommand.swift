@@ -1,6 +1,7 @@
 import ArgumentParser
 import EpisodeStore
 import Foundation
+import HybridRetrieval
 import TextEmbedding
 import VectorSearch
 
@@ -65,25 +66,11 @@ struct InitCommand: AsyncParsableCommand {
 
     /// A column for `model`: dimension from the installed model, else the catalog, else the flag.
     func column(name: String, role: VectorRole, model: String, dimension: Int?) throws -> VectorColumn {
-        let known = ModelCatalog.model(named: model)
-        let id = known?.id ?? model
-        let directory = ModelLocation.root.appendingPathComponent(known?.directoryName ?? String(model.split(separator: "/").last ?? ""))
-        var sha = ""
-        var modelDimension = known?.dimension
-        if !noModelCheck, let installed = try? ModelDirectory(url: directory) {
-            modelDimension = installed.dimension
-            sha = try ModelFingerprint.sha256(ofModelIn: directory)
+        do {
+            return try ColumnFactory.column(name: name, role: role, model: model, modelsRoot: ModelLocation.root,
+                                            dimension: dimension, readWeights: !noModelCheck)
+        } catch RetrievalError.invalidParameter(let message) {
+            throw Failure(message: message + " (--\(role == .fast ? "fast" : "quality")-dim)", status: ExitStatus.dataError)
         }
-        guard let resolved = dimension ?? modelDimension else {
-            throw Failure(message: "model \(model) is not installed and not in the catalog: pass --\(role == .fast ? "fast" : "quality")-dim",
-                          status: ExitStatus.dataError)
-        }
-        if let modelDimension, resolved != modelDimension {
-            throw Failure(message: "\(id) gives \(modelDimension)-dimensional vectors, not \(resolved)", status: ExitStatus.dataError)
-        }
-        guard resolved > 0 && resolved <= 65536 else {
-            throw Failure(message: "dimension \(resolved) is out of range (1…65536)", status: ExitStatus.dataError)
-        }
-        return VectorColumn(name: name, role: role, dimension: resolved, modelID: id, modelSHA256: sha)
     }
 }

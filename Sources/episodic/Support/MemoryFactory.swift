@@ -14,11 +14,7 @@ enum MemoryFactory {
 
     /// The columns of a new store for two installed (or catalog) models.
     static func columns(fast: KnownModel, quality: KnownModel) throws -> [VectorColumn] {
-        func column(_ name: String, _ role: VectorRole, _ model: KnownModel) throws -> VectorColumn {
-            let directory = ModelLocation.root.appendingPathComponent(model.directoryName)
-            let sha = (try? ModelDirectory(url: directory)) != nil ? try ModelFingerprint.sha256(ofModelIn: directory) : ""
-            return VectorColumn(name: name, role: role, dimension: model.dimension, modelID: model.id, modelSHA256: sha)
-        }
-        return [try column(VectorColumn.defaultFastName, .fast, fast), try column(VectorColumn.defaultQualityName, .quality, quality)]
+        [try ColumnFactory.column(name: VectorColumn.defaultFastName, role: .fast, model: fast.id, modelsRoot: ModelLocation.root),
+         try ColumnFactory.column(name: VectorColumn.defaultQualityName, role: .quality, model: quality.id, modelsRoot: ModelLocation.root)]
     }
 }
