@@ -2,17 +2,15 @@ import CKernels
 import HeapModule
 
 /// The vectors of one agent in one column: float32 vectors for exact scores, and an int8 copy with
-/// per-vector error bounds for the fast first pass. Parallel arrays; a removal moves the last row
-/// into the freed slot.
+/// per-vector error bounds (`ek_row_bounds`) for the fast first pass. Parallel arrays; a removal
+/// moves the last row into the freed slot.
 struct AgentPartition {
     let dimension: Int
     private(set) var ids: [String] = []
     private var slots: [String: Int] = [:]
     private var vectors: [Float] = []
     private var codes: [Int8] = []
-    private var scales: [Float] = []
-    private var residualNorms: [Float] = []
-    private var codeNorms: [Float] = []
+    private var bounds: [ek_row_bounds] = []
 
     init(dimension: Int) { self.dimension = dimension }
 
@@ -22,7 +20,7 @@ struct AgentPartition {
         guard n > ids.count else { return }
         ids.reserveCapacity(n); slots.reserveCapacity(n)
         vectors.reserveCapacity(n * dimension); codes.reserveCapacity(n * dimension)
-        scales.reserveCapacity(n); residualNorms.reserveCapacity(n); codeNorms.reserveCapacity(n)
+        bounds.reserveCapacity(n)
     }
 
     var count: Int { ids.count }
@@ -50,15 +48,13 @@ struct AgentPartition {
             slots[id] = slot
             vectors.append(contentsOf: UnsafeBufferPointer(start: vector, count: d))
             codes.append(contentsOf: repeatElement(0, count: d))
-            scales.append(0); residualNorms.append(0); codeNorms.append(0)
+            bounds.append(ek_row_bounds())
         }
         if slot < ids.count - 1 || vectors.count > (slot + 1) * d {
             vectors.withUnsafeMutableBufferPointer { ($0.baseAddress! + slot * d).update(from: vector, count: d) }
         }
         let q = codes.withUnsafeMutableBufferPointer { VectorKernels.quantize(vector, count: d, into: $0.baseAddress! + slot * d) }
-        scales[slot] = q.scale
-        residualNorms[slot] = q.residualNorm
-        codeNorms[slot] = q.codeNorm
+        bounds[slot] = ek_row_bounds(scale: q.scale, residual_norm: q.residualNorm, code_norm: q.codeNorm, reserved: 0)
     }
 
     /// Removes `id`; returns whether it was present.
@@ -73,14 +69,12 @@ struct AgentPartition {
             slots[moved] = slot
             vectors.withUnsafeMutableBufferPointer { ($0.baseAddress! + slot * d).update(from: $0.baseAddress! + last * d, count: d) }
             codes.withUnsafeMutableBufferPointer { ($0.baseAddress! + slot * d).update(from: $0.baseAddress! + last * d, count: d) }
-            scales[slot] = scales[last]
-            residualNorms[slot] = residualNorms[last]
-            codeNorms[slot] = codeNorms[last]
+            bounds[slot] = bounds[last]
         }
         ids.removeLast()
         vectors.removeLast(d)
         codes.removeLast(d)
-        scales.removeLast(); residualNorms.removeLast(); codeNorms.removeLast()
+        bounds.removeLast()
         return true
     }
 
@@ -96,62 +90,70 @@ struct AgentPartition {
         guard k > 0, count > 0 else { return [] }
         // (k above 4096 exceeds the bounds kernel's heap: rare enough to scan exactly.)
         if count <= max(2 * k, Self.exactScanLimit) || k > 4096 {
-            return best(k, among: 0..<count, query: query)
+            return best(k, among: (0..<count).lazy.map { (row: $0, upper: Float.infinity) }, query: query)
         }
         let d = dimension
         var queryCodes = [Int8](repeating: 0, count: d)
         let q = queryCodes.withUnsafeMutableBufferPointer { VectorKernels.quantize(query, count: d, into: $0.baseAddress!) }
         let queryNorm = VectorKernels.dot(query, query, count: d).squareRoot()
-        var dots = [Int32](repeating: 0, count: count)
-        codes.withUnsafeBufferPointer { c in
-            queryCodes.withUnsafeBufferPointer { qc in
-                dots.withUnsafeMutableBufferPointer { ek_dot_i8_rows(c.baseAddress!, count, d, qc.baseAddress!, $0.baseAddress!) }
-            }
-        }
         // Rounding of float32 sums: |fl(x·q) − x·q| ≤ γ_d ‖x‖‖q‖ for the exact score and the
         // approximation alike; doubled, with margin.
         let slack = Float(d + 16) * 2.5e-7 * queryNorm
-        var uppers = [Float](repeating: 0, count: count)
-        let threshold = scales.withUnsafeBufferPointer { s in
-            residualNorms.withUnsafeBufferPointer { r in
-                codeNorms.withUnsafeBufferPointer { n in
-                    ek_score_bounds(dots, count, s.baseAddress!, r.baseAddress!, n.baseAddress!, q.scale, queryNorm,
-                                    q.residualNorm, slack, min(k, count), &uppers)
+        // Uninitialised scratch: only the first few hundred entries are ever touched.
+        let candidates = UnsafeMutablePointer<Int32>.allocate(capacity: count)
+        let uppers = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { candidates.deallocate(); uppers.deallocate() }
+        let found = codes.withUnsafeBufferPointer { c in
+            queryCodes.withUnsafeBufferPointer { qc in
+                bounds.withUnsafeBufferPointer { b in
+                    ek_scan_candidates(c.baseAddress!, count, d, qc.baseAddress!, b.baseAddress!, q.scale, queryNorm,
+                                       q.residualNorm, slack, k, candidates, uppers)
                 }
             }
         }
-        var candidates: [Int] = []
-        candidates.reserveCapacity(8 * k)
-        for i in 0..<count where uppers[i] >= threshold { candidates.append(i) }
-        return best(k, among: candidates, query: query)
+        precondition(found >= 0, "candidate scan rejected k = \(k) for \(count) rows")
+        // Best upper bound first: rescoring stops at the first row whose upper bound is below the
+        // k-th exact score found so far (typically after k + a few of several hundred).
+        var ordered = (0..<found).map { (row: Int(candidates[$0]), upper: uppers[$0]) }
+        ordered.sort { $0.upper > $1.upper }
+        return best(k, among: ordered, query: query)
     }
 
-    /// Exact float32 scores of the given rows, the best `k` of them.
-    private func best<C: Collection<Int>>(_ k: Int, among rows: C, query: UnsafePointer<Float>) -> [(id: String, score: Float)] {
-        var heap = Heap<Ranked>()
-        heap.reserveCapacity(k + 1)
+    /// Exact float32 scores of the given rows, the best `k` of them. `upper` bounds each row's
+    /// score; the rows come in decreasing order of it, or with +∞ (all scored).
+    private func best<C: Collection<(row: Int, upper: Float)>>(_ k: Int, among rows: C, query: UnsafePointer<Float>)
+        -> [(id: String, score: Float)] {
+        // The running k-th best score on a heap of plain floats; every row scoring at least that
+        // much when seen is kept (ties included), and only those few are sorted with their ids.
+        var kth = Heap<Float>()
+        kth.reserveCapacity(k + 1)
+        var kept: [(row: Int, score: Float)] = []
+        kept.reserveCapacity(2 * k)
         let d = dimension
-        ids.withUnsafeBufferPointer { ids in
-            vectors.withUnsafeBufferPointer { v in
-                let base = v.baseAddress!
-                var ahead = rows.startIndex
-                // Candidate rows are scattered: keep a few rows' loads in flight.
-                for _ in 0..<4 where ahead != rows.endIndex { prefetchRow(base + rows[ahead] * d); rows.formIndex(after: &ahead) }
-                for row in rows {
-                    if ahead != rows.endIndex { prefetchRow(base + rows[ahead] * d); rows.formIndex(after: &ahead) }
-                    let ranked = Ranked(score: VectorKernels.dot(base + row * d, query, count: d), row: Int32(row), ids: ids)
-                    if heap.count < k {
-                        heap.insert(ranked)
-                    } else if heap.min! < ranked {
-                        heap.replaceMin(with: ranked)
-                    }
+        vectors.withUnsafeBufferPointer { v in
+            let base = v.baseAddress!
+            var ahead = rows.startIndex
+            // Candidate rows are scattered: keep a few rows' loads in flight.
+            for _ in 0..<4 where ahead != rows.endIndex { prefetchRow(base + rows[ahead].row * d); rows.formIndex(after: &ahead) }
+            for (row, upper) in rows {
+                // Ties with the k-th score are scored: the id decides them.
+                if kth.count == k, upper < kth.min! { break }
+                if ahead != rows.endIndex { prefetchRow(base + rows[ahead].row * d); rows.formIndex(after: &ahead) }
+                let score = VectorKernels.dot(base + row * d, query, count: d)
+                if kth.count < k {
+                    kth.insert(score)
+                } else if score >= kth.min! {
+                    if score > kth.min! { kth.replaceMin(with: score) }
+                } else {
+                    continue
                 }
+                kept.append((row, score))
             }
         }
-        var result: [(id: String, score: Float)] = []
-        result.reserveCapacity(heap.count)
-        while let top = heap.popMax() { result.append((ids[Int(top.row)], top.score)) }
-        return result
+        return ids.withUnsafeBufferPointer { ids in
+            kept.sort { $0.score != $1.score ? $0.score > $1.score : ids[$0.row] < ids[$1.row] }
+            return kept.prefix(k).map { (ids[$0.row], $0.score) }
+        }
     }
 
     @inline(__always)
@@ -159,20 +161,4 @@ struct AgentPartition {
         var offset = 0
         while offset < dimension { ek_prefetch(row + offset); offset += 16 }
     }
-}
-
-/// Orders search hits from worst to best: lower score first; among equal scores, the larger id is
-/// worse (so that ties resolve by id ascending). Holds the row, not the id: ids are compared only
-/// on exact ties.
-struct Ranked: Comparable {
-    var score: Float
-    var row: Int32
-    /// The partition's ids, valid while the search holds the index's read lock.
-    var ids: UnsafeBufferPointer<String>
-
-    static func < (a: Ranked, b: Ranked) -> Bool {
-        a.score != b.score ? a.score < b.score : a.ids[Int(a.row)] > b.ids[Int(b.row)]
-    }
-
-    static func == (a: Ranked, b: Ranked) -> Bool { a.score == b.score && a.row == b.row }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Testing
 @testable import VectorSearch
@@ -77,6 +78,24 @@ func bruteForce(_ vectors: [(id: String, vector: [Float])], query: [Float], k: I
         #expect(try index.search(v, agentID: "x", topK: 3).map(\.episodeID) == ["a", "b", "c"])
     }
 
+    @Test func exactTiesAcrossTheKthPlaceInTheInt8PathAreBrokenById() throws {
+        // 700 vectors stored under three ids each (2,100 rows, int8 path): every cut at k falls
+        // inside a group of equal scores, and rescoring must not stop before the smaller ids.
+        var random = SeededRandom(state: 21)
+        var vectors: [(id: String, vector: [Float])] = []
+        for i in 0..<700 {
+            let v = random.unitVector(64)
+            for copy in [2, 0, 1] { vectors.append(("t\(copy)-\(i)", v)) }
+        }
+        let index = VectorIndex(column: column)
+        try index.upsert(vectors.map { ($0.id, "a", $0.vector) })
+        for k in [1, 2, 50, 100, 101] {
+            let query = random.unitVector(64)
+            let hits = try index.search(query, agentID: "a", topK: k)
+            #expect(hits.map(\.episodeID) == bruteForce(vectors, query: query, k: k).map(\.0), "k = \(k)")
+        }
+    }
+
     @Test func returnsExactlyMinOfKAndTheAgentsCountNeverShortBecauseOfTheFilter() throws {
         var random = SeededRandom(state: 3)
         let index = VectorIndex(column: column)
@@ -145,23 +164,58 @@ func bruteForce(_ vectors: [(id: String, vector: [Float])], query: [Float], k: I
         #expect(index.count == 0)
     }
 
-    @Test func int8DotKernelMatchesIntegerArithmetic() {
+    /// The candidate scan keeps every row of the exact top-k (scores in double), keeps few rows on
+    /// spread-out data, and keeps all of them when every row scores the same.
+    @Test func candidateScanKeepsTheExactTopK() {
         var random = SeededRandom(state: 9)
-        for dim in [1, 31, 32, 33, 100, 384, 1024] {
-            let rows = 7
-            let codes = (0..<(rows * dim)).map { _ in Int8(Int(random.next() % 255) - 127) }
-            let query = (0..<dim).map { _ in Int8(Int(random.next() % 255) - 127) }
-            var out = [Int32](repeating: 0, count: rows)
-            ek_dot_i8_rows_swift(codes, rows, dim, query, &out)
-            for r in 0..<rows {
-                let expected = (0..<dim).reduce(Int32(0)) { $0 + Int32(codes[r * dim + $1]) * Int32(query[$1]) }
-                #expect(out[r] == expected, "dim \(dim) row \(r)")
-            }
+        for (dim, rows, k) in [(1, 40, 3), (31, 301, 5), (33, 257, 10), (384, 3001, 100), (1024, 203, 7)] {
+            let vectors = (0..<rows).map { _ in random.unitVector(dim) }
+            let query = random.unitVector(dim)
+            let partition = QuantizedRows(vectors)
+            var queryCodes = [Int8](repeating: 0, count: dim)
+            let q = VectorKernels.quantize(query, count: dim, into: &queryCodes)
+            let queryNorm = VectorKernels.dot(query, query, count: dim).squareRoot()
+            let slack = Float(dim + 16) * 2.5e-7 * queryNorm
+            let found = partition.candidates(queryCodes, q, queryNorm: queryNorm, slack: slack, k: k)
+            #expect(Set(found).count == found.count, "dim \(dim): a row kept twice")
+            let exact = vectors.map { v in zip(v, query).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } }
+            let kth = exact.sorted(by: >)[k - 1]
+            let needed = Set(exact.indices.filter { exact[$0] >= kth })
+            #expect(needed.isSubset(of: found), "dim \(dim): rows of the top \(k) missing")
+            if dim >= 31 { #expect(found.count < rows / 2, "dim \(dim): \(found.count) of \(rows) kept") }
         }
+        // Equal rows: every bound interval overlaps the k-th, so all rows stay.
+        let same = [[Float]](repeating: random.unitVector(64), count: 50)
+        var queryCodes = [Int8](repeating: 0, count: 64)
+        let query = random.unitVector(64)
+        let q = VectorKernels.quantize(query, count: 64, into: &queryCodes)
+        #expect(QuantizedRows(same).candidates(queryCodes, q, queryNorm: 1, slack: 1e-4, k: 5).count == 50)
+        #expect(QuantizedRows(same).candidates(queryCodes, q, queryNorm: 1, slack: 1e-4, k: 51) == [-1])
     }
 }
 
-import CKernels
-func ek_dot_i8_rows_swift(_ codes: [Int8], _ rows: Int, _ dim: Int, _ query: [Int8], _ out: inout [Int32]) {
-    ek_dot_i8_rows(codes, rows, dim, query, &out)
+/// Rows quantized as ``AgentPartition`` stores them, for calling the candidate kernel directly.
+struct QuantizedRows {
+    var codes: [Int8] = [], bounds: [ek_row_bounds] = []
+    let count: Int, dim: Int
+
+    init(_ vectors: [[Float]]) {
+        count = vectors.count
+        dim = vectors[0].count
+        for v in vectors {
+            var c = [Int8](repeating: 0, count: dim)
+            let q = VectorKernels.quantize(v, count: dim, into: &c)
+            codes += c
+            bounds.append(ek_row_bounds(scale: q.scale, residual_norm: q.residualNorm, code_norm: q.codeNorm, reserved: 0))
+        }
+    }
+
+    /// The kept rows, or `[-1]` when the kernel refuses `k`.
+    func candidates(_ query: [Int8], _ q: VectorKernels.Quantized, queryNorm: Float, slack: Float, k: Int) -> [Int] {
+        var kept = [Int32](repeating: 0, count: count)
+        var uppers = [Float](repeating: 0, count: count)
+        let n = ek_scan_candidates(codes, count, dim, query, bounds, q.scale, queryNorm,
+                                   q.residualNorm, slack, k, &kept, &uppers)
+        return n < 0 ? [Int(n)] : kept[0..<n].map { Int($0) }
+    }
 }

@@ -20,23 +20,32 @@ void ek_erf(const float *x, float *y, long count);
 
 #include <stdint.h>
 
-/// Integer dot products of `count` int8 rows of `dim` codes against one int8 query:
-/// out[i] = Σ_j codes[i·dim + j] · query[j]. Codes and query must lie in [−127, 127] (the AVX2
-/// path multiplies |query| by sign-adjusted codes, which cannot overflow 16 bits in that range).
-void ek_dot_i8_rows(const int8_t *codes, long count, long dim, const int8_t *query, int32_t *out);
-
 /// Quantizes `count` floats to int8 codes with one symmetric scale (max |x| / 127; 1 for a zero
 /// vector), rounding to nearest. Returns the scale; `residual_sq` receives ‖x − scale·codes‖² and
 /// `code_norm_sq` ‖scale·codes‖², both summed in double.
 float ek_quantize_i8(const float *x, long count, int8_t *codes, double *residual_sq, double *code_norm_sq);
 
-/// Per-row bounds of exact scores from the int8 pass, and the k-th largest lower bound.
-/// For row i: approx = scale[i]·query_scale·dots[i]; error = residual[i]·query_norm +
-/// code_norm[i]·query_residual + slack·(code_norm[i] + residual[i]); upper[i] = approx + error.
-/// Returns the k-th largest (approx − error) over all rows (k ≤ count, k ≤ 4096).
-float ek_score_bounds(const int32_t *dots, long count, const float *scale, const float *residual,
-                      const float *code_norm, float query_scale, float query_norm, float query_residual,
-                      float slack, long k, float *upper);
+/// What the candidate scan needs of one quantized row besides its codes: one 16-byte record per
+/// row, so that the scan reads one extra stream rather than three (which cost it 10–20 %).
+typedef struct {
+    float scale;          ///< x ≈ scale · codes
+    float residual_norm;  ///< ‖x − scale · codes‖₂ (rounded up)
+    float code_norm;      ///< ‖scale · codes‖₂ (rounded up)
+    float reserved;
+} ek_row_bounds;
+
+/// The rows of an int8 copy that may hold one of the `k` best exact scores against a query.
+///
+/// Row i's exact score lies in approx ± error, where, with b = rows[i],
+/// approx = b.scale·query_scale·(codes_i·query) and error = b.residual_norm·query_norm +
+/// b.code_norm·query_residual + slack·(b.code_norm + b.residual_norm). With T the k-th largest
+/// lower bound (approx − error) over all rows, writes to `candidates` exactly the rows whose upper
+/// bound reaches T, in no particular order, and their upper bounds to `uppers`, and returns their
+/// number; both must hold `count` entries. Codes and query lie in [−127, 127]; requires
+/// 1 ≤ k ≤ min(count, 4096) (else returns −1).
+long ek_scan_candidates(const int8_t *codes, long count, long dim, const int8_t *query,
+                        const ek_row_bounds *rows, float query_scale, float query_norm, float query_residual, float slack,
+                        long k, int32_t *candidates, float *uppers);
 
 /// Hints the CPU to fetch the cache line holding `p` (a no-op where unsupported). Inlined into
 /// Swift callers: the packed GEMM prefetches the next weight panel while computing the current one.
