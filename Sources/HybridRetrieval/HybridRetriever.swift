@@ -37,6 +37,14 @@ public final class HybridRetriever: Sendable {
         var timings = StageTimings()
         var fallback: String?
 
+        // The lexical search needs no embedding: it runs beside them (SQLite on one core fills
+        // the gaps of the embeddings' parallel sections), and is usually done when needed.
+        let lexicalTask: Task<Result<([(episodeID: String, score: Double)], Double), Error>, Never>? =
+            options.lexical ? Task { [store] in
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                return Result { (try store.lexicalSearch(query: query, topK: options.coarseTopK, agentID: agentID), Self.ms(since: t0)) }
+            } : nil
+
         // Query embeddings: the quality model's in a concurrent task when the rerank needs it.
         let qualityWanted = options.useReranking && service.qualityModel != nil
         let embedQuality: @Sendable () -> Result<([Float], Double), Error> = { [service] in
@@ -50,7 +58,8 @@ public final class HybridRetriever: Sendable {
         let fastVector = try service.fastQueryEmbedding(query)
         timings.fastEmbeddingMs = Self.ms(since: fastStart)
         if qualityWanted && !options.concurrentQueryEmbedding {
-            // One core: the quality embedding after the fast one, in this task.
+            // Sequential: the quality embedding after the fast one, in this task (the lexical
+            // search meanwhile uses what the embedding's parallel sections leave idle).
             let result = embedQuality()
             qualityTask = Task { result }
         }
@@ -61,13 +70,13 @@ public final class HybridRetriever: Sendable {
         let dense = try store.similaritySearch(vector: fastVector, column: service.fastColumn.name, topK: options.coarseTopK, agentID: agentID)
         timings.denseMs = Self.ms(since: denseStart)
         var lexical: [(episodeID: String, score: Double)] = []
-        if options.lexical {
-            let lexicalStart = DispatchTime.now().uptimeNanoseconds
-            lexical = try store.lexicalSearch(query: query, topK: options.coarseTopK, agentID: agentID)
-            timings.lexicalMs = Self.ms(since: lexicalStart)
+        if let lexicalTask {
+            (lexical, timings.lexicalMs) = try await lexicalTask.value.get()
         }
         var candidates = Self.fuseCoarse(dense: dense, lexical: lexical, k: options.fusionK)
         timings.coarseMs = Self.ms(since: coarseStart)
+        // Episode rows, read once: those the rerank must embed, then the rest for the results.
+        var episodes: [String: Episode] = [:]
 
         // Rerank with the quality vectors, within the time budget.
         var reranked: [String: Float] = [:]
@@ -82,7 +91,8 @@ public final class HybridRetriever: Sendable {
                 timings.qualityEmbeddingMs = qualityMs
                 let rerankStart = DispatchTime.now().uptimeNanoseconds
                 do {
-                    reranked = try rerank(candidates: &candidates, qualityVector: qualityVector, agentID: agentID, options: options)
+                    reranked = try rerank(candidates: &candidates, episodes: &episodes, qualityVector: qualityVector,
+                                          agentID: agentID, options: options)
                     if let budget = options.timeBudgetMs, Self.ms(since: start) > budget {
                         reranked = [:]
                         fallback = "time budget of \(Int(budget)) ms exceeded while reranking"
@@ -101,7 +111,8 @@ public final class HybridRetriever: Sendable {
         }
         if let fallback { logger.debug("coarse fallback: \(fallback)", metadata: ["agent": "\(agentID)"]) }
 
-        let results = try finalize(candidates, reranked: reranked, options: options, fallback: fallback != nil && options.useReranking)
+        let results = try finalize(candidates, episodes: &episodes, reranked: reranked, options: options,
+                                   fallback: fallback != nil && options.useReranking)
         timings.totalMs = Self.ms(since: start)
         return RetrievalResponse(results: results, timings: timings, fallbackReason: fallback)
     }
@@ -165,7 +176,8 @@ public final class HybridRetriever: Sendable {
 
     /// Scores the rerank set with the quality vectors (embedding and caching any that are
     /// missing) and records each candidate's quality rank. Returns quality scores by id.
-    func rerank(candidates: inout [Candidate], qualityVector: [Float], agentID: String,
+    /// `episodes` holds the rows read so far; rows it lacks are read and added.
+    func rerank(candidates: inout [Candidate], episodes: inout [String: Episode], qualityVector: [Float], agentID: String,
                 options: RetrievalOptions) throws -> [String: Float] {
         guard let qualityColumn = service.qualityColumn else { return [:] }
         var rerankIDs = candidates.prefix(options.rerankTopK).map(\.id)
@@ -186,7 +198,8 @@ public final class HybridRetriever: Sendable {
         let unscored = rerankIDs.filter { scores[$0] == nil }
         if !unscored.isEmpty {
             // Candidates without a stored quality vector are embedded now and cached.
-            let vectors = try service.qualityEmbeddings(for: try store.episodes(ids: unscored))
+            try read(unscored, into: &episodes)
+            let vectors = try service.qualityEmbeddings(for: unscored.compactMap { episodes[$0] })
             for id in unscored {
                 guard let v = vectors[id] else { continue }
                 scores[id] = VectorKernels.dot(v, qualityVector)
@@ -200,8 +213,10 @@ public final class HybridRetriever: Sendable {
     }
 
     /// Orders the candidates: reranked ones by the fusion of their dense, lexical and quality
-    /// ranks, then every other candidate in coarse order; fetches the episodes.
-    func finalize(_ candidates: [Candidate], reranked: [String: Float], options: RetrievalOptions, fallback: Bool) throws -> [RetrievedEpisode] {
+    /// ranks, then every other candidate in coarse order, with their episodes (`episodes`, plus
+    /// any rows it lacks).
+    func finalize(_ candidates: [Candidate], episodes: inout [String: Episode], reranked: [String: Float],
+                  options: RetrievalOptions, fallback: Bool) throws -> [RetrievedEpisode] {
         let k = options.fusionK
         var scored = candidates.map { c -> (Candidate, Double, Bool) in
             guard !reranked.isEmpty, let q = c.qualityRank else { return (c, c.coarseScore, false) }
@@ -215,7 +230,7 @@ public final class HybridRetriever: Sendable {
             return a.1 != b.1 ? a.1 > b.1 : a.0.id < b.0.id
         }
         if let limit = options.limit, scored.count > limit { scored.removeLast(scored.count - limit) }
-        let episodes = Dictionary(try store.episodes(ids: scored.map(\.0.id)).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        try read(scored.map(\.0.id), into: &episodes)
         return scored.compactMap { candidate, final, isReranked in
             guard let episode = episodes[candidate.id] else { return nil } // deleted meanwhile
             let stage: RetrievalStage = isReranked ? .reranked : (fallback ? .coarseFallback : .coarseOnly)
@@ -225,6 +240,13 @@ public final class HybridRetriever: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// Adds to `episodes` the rows of `ids` it lacks (deleted episodes stay absent).
+    func read(_ ids: [String], into episodes: inout [String: Episode]) throws {
+        let missing = ids.filter { episodes[$0] == nil }
+        guard !missing.isEmpty else { return }
+        for episode in try store.episodes(ids: missing) { episodes[episode.id] = episode }
+    }
 
     static func ms(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
 

@@ -33,9 +33,11 @@ public struct StageTimings: Sendable, Equatable {
     public var queryEmbeddingMs: Double = 0
     public var fastEmbeddingMs: Double = 0
     public var qualityEmbeddingMs: Double = 0
-    /// Dense + lexical candidate search and fusion.
+    /// Dense search, waiting for the lexical search, and fusion (the lexical search starts
+    /// with the query embeddings and runs beside them, so it is mostly hidden).
     public var coarseMs: Double = 0
     public var denseMs: Double = 0
+    /// The lexical search's own duration (concurrent with the query embeddings).
     public var lexicalMs: Double = 0
     /// Quality scoring of candidates (including any on-demand candidate embedding) and fusion.
     public var rerankMs: Double = 0
