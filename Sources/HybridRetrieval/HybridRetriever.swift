@@ -52,6 +52,7 @@ public final class HybridRetriever: Sendable {
             return Result { (try service.qualityQueryEmbedding(query), Self.ms(since: t0)) }
         }
         var qualityTask: Task<Result<([Float], Double), Error>, Never>?
+        var qualityDone: Result<([Float], Double), Error>?
         if qualityWanted && options.concurrentQueryEmbedding { qualityTask = Task { embedQuality() } }
         if options.useReranking && service.qualityModel == nil { fallback = "the store has no quality column" }
         let fastStart = DispatchTime.now().uptimeNanoseconds
@@ -60,8 +61,7 @@ public final class HybridRetriever: Sendable {
         if qualityWanted && !options.concurrentQueryEmbedding {
             // Sequential: the quality embedding after the fast one, in this task (the lexical
             // search meanwhile uses what the embedding's parallel sections leave idle).
-            let result = embedQuality()
-            qualityTask = Task { result }
+            qualityDone = embedQuality()
         }
 
         // Coarse: dense and lexical candidates, fused.
@@ -80,9 +80,13 @@ public final class HybridRetriever: Sendable {
 
         // Rerank with the quality vectors, within the time budget.
         var reranked: [String: Float] = [:]
-        if let qualityTask {
+        if qualityWanted {
             let budgetLeft = options.timeBudgetMs.map { $0 - Self.ms(since: start) }
-            switch await Self.value(of: qualityTask, within: budgetLeft) {
+            var quality = qualityDone
+            if let qualityTask { quality = await Self.value(of: qualityTask, within: budgetLeft) }
+            // A failure is reported as such even past the budget: it says what to fix.
+            if case .success = quality, let budgetLeft, budgetLeft <= 0 { quality = nil }
+            switch quality {
             case .none:
                 fallback = "time budget of \(Int(options.timeBudgetMs ?? 0)) ms exceeded while embedding the query with the quality model"
             case .some(.failure(let error)):

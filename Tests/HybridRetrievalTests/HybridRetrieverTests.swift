@@ -82,6 +82,11 @@ import VectorSearch
         let coarse = try await retriever.retrieve(agentID: "agent", query: "flight to Lisbon", options: .init(useReranking: false))
         #expect(coarse.results.map(\.episode.id) == response.results.map(\.episode.id))
         #expect(coarse.results.allSatisfy { $0.stage == .coarseOnly } && coarse.fallbackReason == nil)
+        // Past the time budget, a known failure is still the reason given (it says what to fix).
+        var late = RetrievalOptions(timeBudgetMs: 0.001)
+        late.concurrentQueryEmbedding = false
+        let lateResponse = try await retriever.retrieve(agentID: "agent", query: "flight to Lisbon", options: late)
+        #expect(lateResponse.fallbackReason?.contains("model directory not found") == true)
     }
 
     @Test func aQualityModelThatFailsToLoadFallsBack() async throws {
