@@ -55,6 +55,10 @@ struct ServeCommand: AsyncParsableCommand {
             let existed = FileManager.default.fileExists(atPath: store.path)
             let memory = try EpisodicMemory.open(path: store.path, configuration: configuration)
             if !existed { printError("created \(store.path)") }
+            // A server pays for the vector indexes before listening, not on its first request.
+            let loadStart = DispatchTime.now().uptimeNanoseconds
+            try memory.store.synchronize()
+            printError("vector indexes loaded in \(Int(Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6)) ms")
             if preload, let error = try memory.service.loadModels() {
                 printError("warning: quality model not loaded (\(error)); hybrid retrieval will fall back to the coarse ranking")
             }
