@@ -96,18 +96,30 @@ enum PackedGemm {
                 for j in 0..<width { if j < 8 { bias0[j] = bias[column + j] } else { bias1[j - 8] = bias[column + j] } }
             }
         }
+        // Sixes, then fours; 7 and 8 leftover rows become 4 + 3 and 4 + 4, not 6 + 1 and 6 + 2.
+        func step(_ rest: Int) -> Int { rest >= 6 && rest != 7 && rest != 8 ? 6 : (rest >= 4 ? 4 : rest) }
+        // The panel after next is prefetched during this one's passes, each pass its own share of
+        // its lines spread over its k steps: with the whole panel fetched in the first pass, the
+        // memory bus idled during the later passes (which read this panel from L2) and few-row
+        // products ran at ~11 GB/s of weights.
+        var passes = 0
         var row = rows.lowerBound
+        while row < rows.upperBound { let s = step(rows.upperBound - row); if s >= 4 { passes += 1 }; row += s }
+        let share = passes > 0 ? (k + passes - 1) / passes : 0
+        var pass = 0
+        row = rows.lowerBound
         while row < rows.upperBound {
-            let rest = rows.upperBound - row
-            // Sixes, then fours; 7 and 8 leftover rows become 4 + 3 and 4 + 4, not 6 + 1 and 6 + 2.
-            let step = rest >= 6 && rest != 7 && rest != 8 ? 6 : (rest >= 4 ? 4 : rest)
+            let step = step(rows.upperBound - row)
             let aRow = a + row * lda
+            let prefetch = Prefetch(start: bp + 2 * k * panelWidth + min(pass * share, k) * panelWidth,
+                                    lines: max(0, min(share, k - pass * share)), every: max(1, passes))
+            if step >= 4 { pass += 1 }
             if width == 16 {
-                kernel(step, k, aRow, lda, bp, bias0, bias1, c + row * ldc + column, ldc)
+                kernel(step, k, aRow, lda, bp, bias0, bias1, c + row * ldc + column, ldc, prefetch)
             } else {
                 // Edge panel: compute 16 columns into scratch, keep the valid ones.
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * 16) { scratch in
-                    kernel(step, k, aRow, lda, bp, bias0, bias1, scratch.baseAddress!, 16)
+                    kernel(step, k, aRow, lda, bp, bias0, bias1, scratch.baseAddress!, 16, prefetch)
                     for r in 0..<step { for j in 0..<width { c[(row + r) * ldc + column + j] = scratch[r * 16 + j] } }
                 }
             }
@@ -115,12 +127,20 @@ enum PackedGemm {
         }
     }
 
+    /// Lines (`panelWidth` floats each) a kernel pass prefetches: `lines` from `start`, one every
+    /// `every` k steps.
+    struct Prefetch {
+        var start: UnsafePointer<Float>
+        var lines: Int
+        var every: Int
+    }
+
     @inline(__always)
     private static func kernel(_ rows: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                               _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+                               _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ prefetch: Prefetch) {
         switch rows {
-        case 6: kernel6(k, a, lda, b, bias0, bias1, c, ldc)
-        case 4: kernel4(k, a, lda, b, bias0, bias1, c, ldc)
+        case 6: kernel6(k, a, lda, b, bias0, bias1, c, ldc, prefetch)
+        case 4: kernel4(k, a, lda, b, bias0, bias1, c, ldc, prefetch)
         default: kernelSmall(rows, k, a, lda, b, bias0, bias1, c, ldc)
         }
     }
@@ -132,16 +152,18 @@ enum PackedGemm {
 
     @inline(never)
     static func kernel6(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                        _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+                        _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ prefetch: Prefetch) {
         var c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1
         var c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1
         let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda
         var bp = b
+        // Panels are contiguous: fetch (a share of) the panel after next, 16 floats = 64 B a line;
+        // one panel ahead left the first pass over each panel waiting on memory (measured 67–80
+        // vs 84–86 GFLOP/s at 32 × 1536 × 384 with weights evicted from cache).
+        var next = prefetch.start, left = prefetch.lines, countdown = 0
         for kk in 0..<k {
-            // Panels are contiguous: fetch the panel after next, one line per step (16 floats = 64 B);
-            // one panel ahead left the first pass over each panel waiting on memory (measured 67–80
-            // vs 84–86 GFLOP/s at 32 × 1536 × 384 with weights evicted from cache).
-            ek_prefetch(bp + 32 * k)
+            if countdown == 0 && left > 0 { ek_prefetch(next); next += 16; left -= 1; countdown = prefetch.every }
+            countdown -= 1
             let b0 = load(bp), b1 = load(bp + 8)
             bp += 16
             var x = V8(repeating: a0[kk]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
@@ -162,13 +184,15 @@ enum PackedGemm {
 
     @inline(never)
     static func kernel4(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                        _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+                        _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ prefetch: Prefetch) {
         var c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1
         var c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1
         let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda
         var bp = b
+        var next = prefetch.start, left = prefetch.lines, countdown = 0
         for kk in 0..<k {
-            ek_prefetch(bp + 32 * k)
+            if countdown == 0 && left > 0 { ek_prefetch(next); next += 16; left -= 1; countdown = prefetch.every }
+            countdown -= 1
             let b0 = load(bp), b1 = load(bp + 8)
             bp += 16
             var x = V8(repeating: a0[kk]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
