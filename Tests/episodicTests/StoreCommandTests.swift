@@ -130,6 +130,10 @@ import VectorSearch
         for text in ["Booked the flight to Lisbon for Friday", "Paid the electricity bill", "Alice loves vegetarian food"] {
             #expect(try run(["add", "--agent", "a", "--text", text, "--quality", "defer"]).status == 0)
         }
+        // A one-shot command cannot finish background work: usage error, nothing stored.
+        let background = try run(["add", "--agent", "a", "--text", "Renewed the passport", "--quality", "background"])
+        #expect(background.status == 64 && background.stderr.contains("--quality takes sync or defer"))
+        #expect(try run(["add", "--agent", "a", "--text", "x", "--quality", "later"]).stderr.contains("'sync', 'background' or 'defer'"))
         let stats = try run(["stats", "--json"])
         let columns = (try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])?["columns"] as? [[String: Any]]
         #expect(columns?.first { $0["name"] as? String == "vector" }?["vectors"] as? Int == 0)

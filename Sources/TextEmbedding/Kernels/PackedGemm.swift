@@ -133,6 +133,17 @@ enum PackedGemm {
         var start: UnsafePointer<Float>
         var lines: Int
         var every: Int
+        private var countdown = 0
+
+        init(start: UnsafePointer<Float>, lines: Int, every: Int) {
+            self.start = start; self.lines = lines; self.every = every
+        }
+
+        /// Called once per k step: prefetches the next line when its turn comes.
+        @inline(__always) mutating func step() {
+            if countdown == 0 && lines > 0 { ek_prefetch(start); start += panelWidth; lines -= 1; countdown = every }
+            countdown -= 1
+        }
     }
 
     @inline(__always)
@@ -160,10 +171,9 @@ enum PackedGemm {
         // Panels are contiguous: fetch (a share of) the panel after next, 16 floats = 64 B a line;
         // one panel ahead left the first pass over each panel waiting on memory (measured 67–80
         // vs 84–86 GFLOP/s at 32 × 1536 × 384 with weights evicted from cache).
-        var next = prefetch.start, left = prefetch.lines, countdown = 0
+        var prefetch = prefetch
         for kk in 0..<k {
-            if countdown == 0 && left > 0 { ek_prefetch(next); next += 16; left -= 1; countdown = prefetch.every }
-            countdown -= 1
+            prefetch.step()
             let b0 = load(bp), b1 = load(bp + 8)
             bp += 16
             var x = V8(repeating: a0[kk]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
@@ -189,10 +199,9 @@ enum PackedGemm {
         var c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1
         let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda
         var bp = b
-        var next = prefetch.start, left = prefetch.lines, countdown = 0
+        var prefetch = prefetch
         for kk in 0..<k {
-            if countdown == 0 && left > 0 { ek_prefetch(next); next += 16; left -= 1; countdown = prefetch.every }
-            countdown -= 1
+            prefetch.step()
             let b0 = load(bp), b1 = load(bp + 8)
             bp += 16
             var x = V8(repeating: a0[kk]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)

@@ -34,10 +34,12 @@ struct AddCommand: AsyncParsableCommand {
     var id: String?
 
     @Option(help: "Quality vector: sync (now, same transaction) or defer (left for backfill or the first rerank).")
-    var quality = "sync"
+    var quality = QualityOption.sync
 
     @Flag(help: "Print the stored episode as JSON.")
     var json = false
+
+    func validate() throws { try quality.requireForeground() }
 
     func run() async throws {
         try await reportingFailures {
@@ -51,12 +53,9 @@ struct AddCommand: AsyncParsableCommand {
                 }
                 episode.metadata = fields
             }
-            guard let mode: QualityEmbeddingMode = ["sync": .synchronous, "defer": .deferred][quality] else {
-                throw Failure(message: "--quality takes sync or defer", status: ExitStatus.dataError)
-            }
             let stored: Episode
             if store.column(role: .fast) != nil {
-                stored = try MemoryFactory.service(store, qualityMode: mode).add(episode)
+                stored = try MemoryFactory.service(store, qualityMode: quality.mode).add(episode)
             } else {
                 stored = try store.add(episode)
             }

@@ -35,14 +35,15 @@ struct ImportCommand: AsyncParsableCommand {
     var threads = 1
 
     @Option(help: "Missing quality vectors: sync (computed during the import) or defer (left for backfill).")
-    var quality = "sync"
+    var quality = QualityOption.sync
+
+    func validate() throws { try quality.requireForeground() }
 
     func run() async throws {
         try await reportingFailures {
             let store = try store.open()
             ComputeThreads.set(threads)
-            guard ["sync", "defer"].contains(quality) else { throw Failure(message: "--quality takes sync or defer", status: ExitStatus.dataError) }
-            var importer = Importer(store: store, batchSize: max(1, batchSize), threads: threads, embedQuality: quality == "sync")
+            var importer = Importer(store: store, batchSize: max(1, batchSize), threads: threads, embedQuality: quality == .sync)
             let total = file == "-" ? nil : Self.countLines(file)
             let progress = ProgressReporter("imported", total: total)
             var lineNumber = 0

@@ -32,7 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
     var threads = 1
 
     @Option(help: "Quality vectors of added episodes: sync, background or defer.")
-    var quality = "sync"
+    var quality = QualityOption.sync
 
     @Option(help: "Largest request body in bytes.")
     var maxBodyBytes = 8 << 20
@@ -45,12 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            guard let mode: QualityEmbeddingMode = ["sync": .synchronous, "background": .background, "defer": .deferred][quality] else {
-                throw Failure(message: "--quality takes sync, background or defer", status: ExitStatus.dataError)
-            }
             ComputeThreads.set(threads)
             var configuration = EpisodicMemory.Configuration(modelsRoot: ModelLocation.root)
-            configuration.qualityMode = mode
+            configuration.qualityMode = quality.mode
             configuration.threads = threads
             let existed = FileManager.default.fileExists(atPath: store.path)
             let memory = try EpisodicMemory.open(path: store.path, configuration: configuration)
