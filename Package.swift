@@ -24,13 +24,16 @@ let package = Package(
     name: "EpisodicMemory",
     platforms: [.macOS(.v14)],
     products: [
+        // The one way in: the EpisodicMemory facade (it re-exports the types it speaks in).
+        .library(name: "EpisodicMemory", targets: ["EpisodicMemory"]),
+        // The layers below it, for those who need one of them alone.
         .library(name: "TextEmbedding", targets: ["TextEmbedding"]),
         .library(name: "VectorSearch", targets: ["VectorSearch"]),
         .library(name: "EpisodeStore", targets: ["EpisodeStore"]),
         .library(name: "HybridRetrieval", targets: ["HybridRetrieval"]),
-        .library(name: "EpisodicMemory", targets: ["HybridRetrieval", "EpisodeStore", "VectorSearch", "TextEmbedding"]),
         .library(name: "EpisodicServer", targets: ["EpisodicServer"]),
         .executable(name: "episodic", targets: ["episodic"]),
+        .executable(name: "episodic-bench", targets: ["episodic-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -42,12 +45,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .target(name: "CKernels", cSettings: numericC),
         .target(
             name: "TextEmbedding",
             dependencies: [
-                "CBLAS", "CKernels",
+                "CKernels",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -76,65 +78,97 @@ let package = Package(
             swiftSettings: hostSwift
         ),
         .target(
+            name: "EpisodicMemory",
+            dependencies: ["HybridRetrieval", "EpisodeStore", "VectorSearch", "TextEmbedding", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: hostSwift
+        ),
+        // The JSON of an episode and of a retrieval, as HTTP and `import`/`export` read and write it.
+        .target(name: "EpisodicWire", dependencies: ["EpisodicMemory"], swiftSettings: hostSwift),
+        .target(name: "Evaluation", dependencies: ["EpisodicMemory"], swiftSettings: hostSwift),
+        .target(
             name: "EpisodicServer",
             dependencies: [
-                "HybridRetrieval", "EpisodeStore", "VectorSearch", "TextEmbedding",
+                "EpisodicMemory", "EpisodicWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: hostSwift
         ),
+        // Exit statuses, progress bars and tables shared by the two command-line tools.
+        .target(
+            name: "CommandSupport",
+            dependencies: ["EpisodicMemory", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: hostSwift
+        ),
         .executableTarget(
             name: "episodic",
             dependencies: [
-                "TextEmbedding",
-                "VectorSearch",
-                "EpisodeStore",
-                "HybridRetrieval",
-                "EpisodicServer",
+                "EpisodicMemory", "EpisodicWire", "Evaluation", "EpisodicServer", "CommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("Resources/bench_texts.json"), .copy("Resources/sample_episodes.jsonl")],
+            resources: [.copy("Resources/sample_episodes.jsonl")],
             swiftSettings: hostSwift
+        ),
+        // Benchmarks with same-run peers; not part of the product. OpenBLAS is linked here only,
+        // as the comparison engine of `gemm`.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .executableTarget(
+            name: "episodic-bench",
+            dependencies: [
+                "EpisodicMemory", "EpisodicWire", "Evaluation", "CommandSupport", "CBLAS", "TextEmbedding",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/EpisodicBench",
+            resources: [.copy("Resources/bench_texts.json")],
+            swiftSettings: hostSwift
+        ),
+        // Fixtures and helpers shared by the test targets (paths, the tiny BERT's weights, temporary stores).
+        .target(
+            name: "TestSupport",
+            dependencies: ["EpisodicMemory"],
+            path: "Tests/TestSupport",
+            resources: [.copy("Fixtures")],
+            // Optimized in debug too: writing the tiny BERT's 13.6 M seeded weights.
+            swiftSettings: numericSwift
         ),
         .testTarget(
             name: "TextEmbeddingTests",
             dependencies: [
-                "TextEmbedding", "CKernels",
+                "TextEmbedding", "CKernels", "TestSupport",
                 // A local HTTP server stands in for the Hugging Face hub in the fetch tests.
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: hostSwift
         ),
-        .testTarget(
-            name: "VectorSearchTests",
-            dependencies: ["VectorSearch", "CKernels", "TextEmbedding"],
-            swiftSettings: hostSwift
-        ),
+        .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch", "CKernels", "TextEmbedding", "TestSupport"], swiftSettings: hostSwift),
         .testTarget(
             name: "EpisodeStoreTests",
-            dependencies: ["EpisodeStore", "TextEmbedding"],
+            dependencies: ["EpisodeStore", "TextEmbedding", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: hostSwift
         ),
         .testTarget(
             name: "HybridRetrievalTests",
-            dependencies: ["HybridRetrieval", "EpisodeStore", "TextEmbedding", "VectorSearch"],
+            dependencies: ["HybridRetrieval", "EpisodeStore", "TextEmbedding", "VectorSearch", "TestSupport"],
             swiftSettings: hostSwift
         ),
+        .testTarget(name: "EpisodicMemoryTests", dependencies: ["EpisodicMemory", "TestSupport"], swiftSettings: hostSwift),
+        .testTarget(name: "EpisodicWireTests", dependencies: ["EpisodicWire", "TestSupport"], swiftSettings: hostSwift),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"], swiftSettings: hostSwift),
         .testTarget(
             name: "EpisodicServerTests",
             dependencies: [
-                "EpisodicServer", "HybridRetrieval", "EpisodeStore", "VectorSearch", "TextEmbedding",
+                "EpisodicServer", "EpisodicMemory", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: hostSwift
         ),
         .testTarget(
             name: "episodicTests",
-            dependencies: ["episodic", "EpisodeStore", "VectorSearch", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["episodic", "episodic-bench", "EpisodicMemory", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: hostSwift
         ),
     ],

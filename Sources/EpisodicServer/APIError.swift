@@ -1,10 +1,8 @@
-import EpisodeStore
+import EpisodicMemory
+import EpisodicWire
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HybridRetrieval
-import TextEmbedding
-import VectorSearch
 
 /// An error answered as `{"error": {"code": …, "message": …}}` with an HTTP status.
 public struct APIError: Error, Sendable, Equatable {
@@ -20,6 +18,17 @@ public struct APIError: Error, Sendable, Equatable {
     }
 
     static func invalid(_ message: String) -> APIError { APIError(.badRequest, "invalid_request", message) }
+
+    /// Runs a request decoder, answering its ``WireError`` with a 400 (a batch over the limit
+    /// with a 413).
+    static func fromWire<T>(_ decode: () throws(WireError) -> T) throws -> T {
+        do {
+            return try decode()
+        } catch {
+            if error.isTooLarge { throw APIError(.contentTooLarge, "batch_too_large", error.message) }
+            throw invalid(error.message)
+        }
+    }
 
     /// Maps the library's typed errors onto statuses: 400 bad input, 404 unknown episode or agent,
     /// 413 too large, 422 dimension errors, 503 a required model that cannot be loaded.
@@ -37,8 +46,11 @@ public struct APIError: Error, Sendable, Equatable {
             case .textTooLarge: return APIError(.contentTooLarge, "text_too_large", store.description)
             case .invalidEpisode: return APIError(.badRequest, "invalid_episode", store.description)
             case .duplicateEpisode: return APIError(.conflict, "duplicate_episode", store.description)
-            case .busy: return APIError(.serviceUnavailable, "store_busy", store.description)
+            case .busy, .unavailable: return APIError(.serviceUnavailable, "store_unavailable", store.description)
             case .modelMismatch: return APIError(.serviceUnavailable, "model_unavailable", store.description)
+            case .readOnly: return APIError(.serviceUnavailable, "store_read_only", store.description)
+            case .columnsChanged: return APIError(.serviceUnavailable, "columns_changed", store.description)
+            case .corruptEpisode: return APIError(.internalServerError, "corrupt_episode", store.description)
             default: return APIError(.internalServerError, "store_error", store.description)
             }
         case let retrieval as RetrievalError:
@@ -66,8 +78,9 @@ public struct APIError: Error, Sendable, Equatable {
     var response: Response {
         let body: [String: Any] = ["error": ["code": code, "message": message]]
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 

@@ -1,13 +1,15 @@
+import EpisodicMemory
 import Foundation
 import Hummingbird
-import HybridRetrieval
 import Logging
 
 /// Runs the HTTP API until SIGINT or SIGTERM: in-flight requests finish, background quality
 /// embeddings are drained, then the store is released.
 public enum EpisodicServer {
-    public static func run(memory: EpisodicMemory, host: String, port: Int, configuration: APIConfiguration = .init(),
-                           onServerRunning: (@Sendable (Int) async -> Void)? = nil) async throws {
+    public static func run(
+        memory: EpisodicMemory, host: String, port: Int, configuration: APIConfiguration = .init(),
+        onServerRunning: (@Sendable (Int) async -> Void)? = nil
+    ) async throws {
         let api = EpisodicAPI(memory: memory, configuration: configuration)
         // The level comes from the process's logging bootstrap (EPISODIC_LOG_LEVEL for the CLI).
         let logger = Logger(label: "episodic.server")

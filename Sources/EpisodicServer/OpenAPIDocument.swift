@@ -1,23 +1,31 @@
+import EpisodicMemory
 import Foundation
 
 /// The OpenAPI 3.1 document of the API, built from the same route table as the router.
 enum OpenAPIDocument {
-    static func make(routes: [APIRoute]) -> [String: Any] {
+    static func make(routes: [APIRoute], configuration: APIConfiguration) -> [String: Any] {
+        let limits = EpisodeLimits()
         var paths: [String: [String: Any]] = [:]
         for route in routes {
             var parameters: [[String: Any]] = route.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { segment in
-                ["name": String(segment.dropFirst().dropLast()), "in": "path", "required": true, "schema": ["type": "string"]]
+                [
+                    "name": String(segment.dropFirst().dropLast()), "in": "path", "required": true,
+                    "description": "percent-encoded UTF-8; no control characters, no leading or trailing whitespace",
+                    "schema": ["type": "string", "minLength": 1, "maxLength": limits.maxIdentifierBytes],
+                ]
             }
             parameters += route.queryParameters.map {
-                ["name": $0.name, "in": "query", "required": false, "description": $0.description, "schema": ["type": "string"]]
+                ["name": $0.name, "in": "query", "required": false, "description": $0.description, "schema": $0.schema.mapValues(\.any)]
             }
             let contentType = route.responseSchema == "PrometheusText" ? "text/plain" : "application/json"
             var responses: [String: Any] = [
-                "\(route.successStatus)": ["description": "success", "content": [contentType: ["schema": ref(route.responseSchema)]]],
+                "\(route.successStatus)": ["description": "success", "content": [contentType: ["schema": ref(route.responseSchema)]]]
             ]
             for status in route.errors {
-                responses["\(status)"] = ["description": errorDescriptions[status] ?? "error",
-                                          "content": ["application/json": ["schema": ref("Error")]]]
+                responses["\(status)"] = [
+                    "description": errorDescriptions[status] ?? "error",
+                    "content": ["application/json": ["schema": ref("Error")]],
+                ]
             }
             var operation: [String: Any] = ["operationId": route.operationID, "summary": route.summary, "responses": responses]
             if !parameters.isEmpty { operation["parameters"] = parameters }
@@ -28,10 +36,13 @@ enum OpenAPIDocument {
         }
         return [
             "openapi": "3.1.0",
-            "info": ["title": "EpisodicMemory", "version": "1.0.0",
-                     "description": "Fast, local episodic memory for AI agents with two-stage retrieval. Errors are {\"error\": {\"code\", \"message\"}}; unknown request fields are refused."],
+            "info": [
+                "title": "EpisodicMemory", "version": "1.0.0",
+                "description":
+                    "Fast, local episodic memory for AI agents with two-stage retrieval. Errors are {\"error\": {\"code\", \"message\"}}; unknown request fields are refused.",
+            ],
             "paths": paths,
-            "components": ["schemas": schemas],
+            "components": ["schemas": schemas(configuration, limits)],
         ]
     }
 
@@ -39,58 +50,144 @@ enum OpenAPIDocument {
 
     static let errorDescriptions: [Int: String] = [
         400: "malformed JSON or invalid fields", 404: "unknown episode or agent", 409: "an episode with this id exists",
-        413: "body, batch or text over the limit", 422: "a vector of the wrong dimension or with NaN/∞", 503: "a required model cannot be loaded",
+        413: "body, batch or text over the limit", 422: "a vector of the wrong dimension or with NaN/∞",
+        503: "a required model cannot be loaded",
     ]
+
+    static func query(_ limits: EpisodeLimits) -> [String: Any] {
+        ["type": "string", "minLength": 1, "maxLength": limits.maxTextBytes, "description": "not only whitespace"]
+    }
 
     static var string: [String: Any] { ["type": "string"] }
     static var nullableString: [String: Any] { ["type": ["string", "null"]] }
     static var number: [String: Any] { ["type": "number"] }
     static var nullableNumber: [String: Any] { ["type": ["number", "null"]] }
 
-    static var episodeInput: [String: Any] { [
-        "type": "object", "additionalProperties": false, "required": ["content"],
-        "properties": [
-            "id": ["type": "string", "description": "default: a new UUID"], "agent_id": ["type": "string", "description": "must equal the path's"],
-            "content": string, "summary": ["type": "string", "description": "embedded instead of the content when given"],
-            "metadata": ["type": "object"], "created_at": ["type": "string", "format": "date-time"],
-            "vectors": ["type": "object", "description": "column name → array of numbers; computed when absent",
-                        "additionalProperties": ["type": "array", "items": number]],
-        ],
-    ] }
+    static func episodeInput(_ limits: EpisodeLimits) -> [String: Any] {
+        let identifier: [String: Any] = ["type": "string", "minLength": 1, "maxLength": limits.maxIdentifierBytes]
+        let text: [String: Any] = [
+            "type": "string", "minLength": 1, "maxLength": limits.maxTextBytes,
+            "description": "not only whitespace, no NUL character; maxLength counts UTF-8 bytes",
+        ]
+        return [
+            "type": "object", "additionalProperties": false, "required": ["content"],
+            "properties": [
+                "id": identifier.merging(["description": "unique within the agent; default: a new UUID"]) { $1 },
+                "agent_id": identifier.merging(["description": "must equal the path's"]) { $1 },
+                "content": text, "summary": text.merging(["description": "embedded instead of the content when given"]) { $1 },
+                "metadata": [
+                    "type": "object",
+                    "description":
+                        "any JSON object, nested at most \(limits.maxMetadataDepth) levels, at most \(limits.maxMetadataBytes) bytes; numbers round-trip exactly",
+                ],
+                "created_at": [
+                    "oneOf": [
+                        [
+                            "type": "string", "format": "date-time",
+                            "description": "RFC 3339, \(EpisodeTime.rangeDescription); kept to the millisecond",
+                        ],
+                        ["type": "number", "description": "Unix seconds"],
+                    ]
+                ],
+                "vectors": [
+                    "type": "object", "description": "column name → array of numbers of the column's dimension; computed when absent",
+                    "propertyNames": ["enum": [VectorColumn.defaultFastName, VectorColumn.defaultQualityName]],
+                    "additionalProperties": ["type": "array", "items": number],
+                ],
+            ],
+        ]
+    }
 
-    // Computed: a [String: Any] constant is not Sendable.
-    static var schemas: [String: Any] { [
-        "Error": ["type": "object", "required": ["error"], "properties": [
-            "error": ["type": "object", "required": ["code", "message"], "properties": ["code": string, "message": string]]]],
-        "EpisodeInput": episodeInput,
-        "AddEpisodesRequest": ["oneOf": [ref("EpisodeInput"), [
-            "type": "object", "additionalProperties": false, "required": ["episodes"],
-            "properties": ["episodes": ["type": "array", "minItems": 1, "items": ref("EpisodeInput")]]]]],
-        "AddEpisodesResponse": ["type": "object", "properties": ["ids": ["type": "array", "items": string]]],
-        "Episode": ["type": "object", "properties": [
-            "id": string, "agent_id": string, "content": string, "summary": nullableString, "metadata": ["type": "object"],
-            "created_at": string, "embedding_cached": ["type": "boolean"], "embedding_cached_at": nullableString,
-            "fastembed_cached": ["type": "boolean"], "fastembed_cached_at": nullableString]],
-        "EpisodePage": ["type": "object", "properties": [
-            "episodes": ["type": "array", "items": ref("Episode")], "next_cursor": nullableString]],
-        "Deleted": ["type": "object", "properties": ["deleted": string]],
-        "RetrieveHybridRequest": ["type": "object", "additionalProperties": false, "required": ["query"], "properties": [
-            "query": string, "coarse_top_k": ["type": "integer", "default": 100], "rerank_top_k": ["type": "integer", "default": 50],
-            "use_reranking": ["type": "boolean", "default": true], "lexical": ["type": "boolean", "default": true],
-            "limit": ["type": "integer", "description": "results returned (default: coarse_top_k)"]]],
-        "RetrieveBaselineRequest": ["type": "object", "additionalProperties": false, "required": ["query"], "properties": [
-            "query": string, "top_k": ["type": "integer", "default": 10]]],
-        "RetrievalResponse": ["type": "object", "properties": [
-            "agent_id": string, "query": string, "fallback_reason": nullableString,
-            "results": ["type": "array", "items": ["type": "object", "properties": [
-                "episode": ref("Episode"), "stage": ["type": "string", "enum": ["reranked", "coarse_fallback", "coarse_only"]],
-                "final_score": number, "coarse_score": number, "dense_score": nullableNumber, "lexical_score": nullableNumber,
-                "rerank_score": nullableNumber]]],
-            "timings_ms": ["type": "object", "properties": [
-                "query_embedding": number, "fast_embedding": number, "quality_embedding": number, "coarse": number,
-                "dense": number, "lexical": number, "rerank": number, "total": number]]]],
-        "Health": ["type": "object", "properties": ["status": string, "store": ["type": "object"], "models": ["type": "object"]]],
-        "PrometheusText": ["type": "string"],
-        "OpenAPIDocument": ["type": "object"],
-    ] }
+    static func schemas(_ configuration: APIConfiguration, _ limits: EpisodeLimits) -> [String: Any] {
+        [
+            "Error": [
+                "type": "object", "required": ["error"],
+                "properties": [
+                    "error": ["type": "object", "required": ["code", "message"], "properties": ["code": string, "message": string]]
+                ],
+            ],
+            "EpisodeInput": episodeInput(limits),
+            "AddEpisodesRequest": [
+                "oneOf": [
+                    ref("EpisodeInput"),
+                    [
+                        "type": "object", "additionalProperties": false, "required": ["episodes"],
+                        "properties": [
+                            "episodes": [
+                                "type": "array", "minItems": 1, "maxItems": configuration.maxBatchSize, "items": ref("EpisodeInput"),
+                            ]
+                        ],
+                    ],
+                ]
+            ],
+            "AddEpisodesResponse": ["type": "object", "properties": ["ids": ["type": "array", "items": string]]],
+            "Episode": [
+                "type": "object",
+                "properties": [
+                    "id": string, "agent_id": string, "content": string, "summary": nullableString, "metadata": ["type": "object"],
+                    "created_at": string, "embedding_cached": ["type": "boolean"], "embedding_cached_at": nullableString,
+                    "fastembed_cached": ["type": "boolean"], "fastembed_cached_at": nullableString,
+                ],
+            ],
+            "EpisodePage": [
+                "type": "object",
+                "properties": [
+                    "episodes": ["type": "array", "items": ref("Episode")], "next_cursor": nullableString,
+                ],
+            ],
+            "Deleted": ["type": "object", "properties": ["deleted": string]],
+            "RetrieveHybridRequest": [
+                "type": "object", "additionalProperties": false, "required": ["query"],
+                "properties": [
+                    "query": query(limits), "coarse_top_k": ["type": "integer", "minimum": 1, "maximum": 1000, "default": 100],
+                    "rerank_top_k": [
+                        "type": "integer", "minimum": 0, "maximum": 1000, "default": 50,
+                        "description": "at most coarse_top_k",
+                    ],
+                    "use_reranking": ["type": "boolean", "default": true], "lexical": ["type": "boolean", "default": true],
+                    "limit": ["type": "integer", "minimum": 1, "maximum": 1000, "description": "results returned (default: coarse_top_k)"],
+                ],
+            ],
+            "RetrieveBaselineRequest": [
+                "type": "object", "additionalProperties": false, "required": ["query"],
+                "properties": [
+                    "query": query(limits), "top_k": ["type": "integer", "minimum": 1, "maximum": 1000, "default": 10],
+                ],
+            ],
+            "RetrievalResponse": [
+                "type": "object",
+                "properties": [
+                    "agent_id": string, "query": ["type": "string", "description": "the query, cut to its first 1000 characters"],
+                    "query_truncated": ["type": "boolean"], "fallback_reason": nullableString,
+                    "fallback_code": [
+                        "type": ["string", "null"],
+                        "enum": ["no_quality_column", "model_unavailable", "time_budget_exceeded", "rerank_failed", NSNull()],
+                    ],
+                    "results": [
+                        "type": "array",
+                        "items": [
+                            "type": "object",
+                            "properties": [
+                                "episode": ref("Episode"),
+                                "stage": ["type": "string", "enum": ["reranked", "coarse_fallback", "coarse_only"]],
+                                "final_score": number, "coarse_score": number, "dense_score": nullableNumber,
+                                "lexical_score": nullableNumber,
+                                "rerank_score": nullableNumber,
+                            ],
+                        ],
+                    ],
+                    "timings_ms": [
+                        "type": "object",
+                        "properties": [
+                            "query_embedding": number, "fast_embedding": number, "quality_embedding": number, "coarse": number,
+                            "dense": number, "lexical": number, "rerank": number, "total": number,
+                        ],
+                    ],
+                ],
+            ],
+            "Health": ["type": "object", "properties": ["status": string, "store": ["type": "object"], "models": ["type": "object"]]],
+            "PrometheusText": ["type": "string"],
+            "OpenAPIDocument": ["type": "object"],
+        ]
+    }
 }

@@ -1,6 +1,6 @@
-import EpisodeStore
+import EpisodicMemory
 import Foundation
-import HybridRetrieval
+import Hummingbird
 import Prometheus
 import Synchronization
 
@@ -25,25 +25,32 @@ final class ServerMetrics: Sendable {
 
     func recordRequest(route: String, method: String, status: Int, seconds: Double) {
         registry.makeCounter(descriptor: Self.requests, labels: [("route", route), ("method", method), ("status", "\(status)")]).increment()
-        registry.makeValueHistogram(descriptor: Self.requestSeconds, labels: [("route", route)], buckets: Self.latencyBuckets).record(seconds)
+        registry.makeValueHistogram(descriptor: Self.requestSeconds, labels: [("route", route)], buckets: Self.latencyBuckets).record(
+            seconds)
     }
 
     func recordRetrieval(_ timings: StageTimings, mode: String, fallback: Bool) {
-        let stages: [(String, Double)] = mode == "baseline"
+        let stages: [(String, Double)] =
+            mode == "baseline"
             ? [("query_embedding", timings.queryEmbeddingMs), ("coarse", timings.coarseMs), ("total", timings.totalMs)]
-            : [("query_embedding", timings.queryEmbeddingMs), ("coarse", timings.coarseMs), ("rerank", timings.rerankMs), ("total", timings.totalMs)]
+            : [
+                ("query_embedding", timings.queryEmbeddingMs), ("coarse", timings.coarseMs), ("rerank", timings.rerankMs),
+                ("total", timings.totalMs),
+            ]
         for (stage, ms) in stages {
-            registry.makeValueHistogram(descriptor: Self.stageSeconds, labels: [("mode", mode), ("stage", stage)],
-                                        buckets: Self.latencyBuckets).record(ms / 1000)
+            registry.makeValueHistogram(
+                descriptor: Self.stageSeconds, labels: [("mode", mode), ("stage", stage)],
+                buckets: Self.latencyBuckets
+            ).record(ms / 1000)
         }
         if fallback { registry.makeCounter(descriptor: Self.fallbacks, labels: [("mode", mode)]).increment() }
     }
 
-    /// Prometheus text exposition, after refreshing the values read from the service and store.
-    func render(service: EmbeddingService, store: SQLiteEpisodeStore) -> String {
-        for (column, cache) in [(service.fastColumn.name, service.fastCache), (service.qualityColumn?.name ?? "", service.qualityCache)]
-        where !column.isEmpty {
-            let s = cache.statistics
+    /// Prometheus text exposition, after refreshing the values read from the memory.
+    func render(memory: EpisodicMemory) async -> String {
+        for model in (try? await memory.health().models) ?? [] {
+            let column = model.column.name
+            let s = model.cache
             for (name, value) in [("hits", s.hits), ("misses", s.misses), ("evictions", s.evictions)] {
                 // The LRU keeps running totals; a Prometheus counter only moves forward by increments.
                 let key = "\(column).\(name)"
@@ -52,13 +59,16 @@ final class ServerMetrics: Sendable {
                     seen[key] = value
                     return d
                 }
-                let counter = registry.makeCounter(descriptor: Self.name("lru_\(name)", "total", "LRU cache \(name) by column"),
-                                                   labels: [("column", column)])
+                let counter = registry.makeCounter(
+                    descriptor: Self.name("lru_\(name)", "total", "LRU cache \(name) by column"),
+                    labels: [("column", column)])
                 if delta > 0 { counter.increment(by: Int64(delta)) }
             }
             registry.makeGauge(descriptor: Self.lruEntries, labels: [("column", column)]).set(Double(s.count))
+            registry.makeGauge(descriptor: Self.modelLoaded, labels: [("role", model.role.rawValue)])
+                .set(Double(model.loaded ? 1 : 0))
         }
-        if let counts = try? store.agentEpisodeCounts() {
+        if let counts = try? await memory.agentEpisodeCounts() {
             // Agents whose last episode was deleted drop to 0 rather than keep a stale count.
             let gone = reportedAgents.withLock { reported -> Set<String> in
                 let gone = reported.subtracting(counts.keys)
@@ -70,10 +80,31 @@ final class ServerMetrics: Sendable {
             }
             for agent in gone { registry.makeGauge(descriptor: Self.agentEpisodes, labels: [("agent_id", agent)]).set(Double(0)) }
         }
-        registry.makeGauge(descriptor: Self.modelLoaded, labels: [("role", "fast")]).set(Double(service.fastModel.isLoaded ? 1 : 0))
-        if let quality = service.qualityModel {
-            registry.makeGauge(descriptor: Self.modelLoaded, labels: [("role", "quality")]).set(Double(quality.isLoaded ? 1 : 0))
-        }
         return registry.emitToString()
+    }
+}
+
+/// Counts requests and their latency by route template and status.
+struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        context.logger.debug("request started", metadata: ["method": "\(request.method.rawValue)", "path": "\(request.uri.path)"])
+        var status = 500
+        defer {
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            metrics.recordRequest(
+                route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: status, seconds: seconds)
+        }
+        do {
+            let response = try await next(request, context)
+            status = response.status.code
+            return response
+        } catch {
+            status = APIError.from(error).status.code
+            throw error
+        }
     }
 }

@@ -29,9 +29,9 @@ public final class ColumnModel: Sendable {
         self.threads = threads
     }
 
-    /// The directory of a column's model under `root`: the last component of its model id.
-    public static func directory(for column: VectorColumn, under root: URL) -> URL {
-        root.appendingPathComponent(String(column.modelID.split(separator: "/").last ?? Substring(column.modelID)))
+    /// The directory of a column's model in the models folder.
+    public static func directory(for column: VectorColumn, in folder: URL) -> URL {
+        ModelsFolder.directory(of: column.modelID, in: folder)
     }
 
     /// Whether the model is in memory (does not load it).
@@ -65,14 +65,16 @@ public final class ColumnModel: Sendable {
     private func load() throws -> SentenceEmbedder {
         let model = try ModelDirectory(url: directory)
         guard model.dimension == column.dimension else {
-            throw RetrievalError.modelUnavailable(column: column.name,
+            throw RetrievalError.modelUnavailable(
+                column: column.name,
                 reason: "\(directory.path) gives \(model.dimension)-dimensional vectors, the column holds \(column.dimension)")
         }
         if !column.modelSHA256.isEmpty {
             let sha = try ModelFingerprint.sha256(ofModelIn: directory)
             guard sha == column.modelSHA256 else {
-                throw StoreError.modelMismatch(column: column.name, recordedModel: column.modelID, recordedSHA256: column.modelSHA256,
-                                               offeredModel: directory.path, offeredSHA256: sha)
+                throw StoreError.modelMismatch(
+                    column: column.name, recordedModel: column.modelID, recordedSHA256: column.modelSHA256,
+                    offeredModel: directory.path, offeredSHA256: sha)
             }
         }
         return try SentenceEmbedder(directory: model, options: .init(threads: threads))

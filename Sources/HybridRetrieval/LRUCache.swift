@@ -15,7 +15,7 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     private struct Node {
         var key: Key
         var value: Value
-        var previous: Int  // slot index, -1 for none
+        var previous: Int // slot index, -1 for none
         var next: Int
     }
 
@@ -23,8 +23,8 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         var slots: [Node] = []
         var index: [Key: Int] = [:]
         var free: [Int] = []
-        var head = -1   // most recently used
-        var tail = -1   // least recently used
+        var head = -1 // most recently used
+        var tail = -1 // least recently used
         var statistics = Statistics()
     }
 
@@ -73,7 +73,11 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
             }
             let node = Node(key: key, value: value, previous: -1, next: s.head)
             let slot: Int
-            if let reused = s.free.popLast() { s.slots[reused] = node; slot = reused } else { s.slots.append(node); slot = s.slots.count - 1 }
+            if let reused = s.free.popLast() {
+                s.slots[reused] = node; slot = reused
+            } else {
+                s.slots.append(node); slot = s.slots.count - 1
+            }
             if s.head >= 0 { s.slots[s.head].previous = slot }
             s.head = slot
             if s.tail < 0 { s.tail = slot }

@@ -13,10 +13,10 @@ public enum RetrievalError: Error, Equatable, Sendable, CustomStringConvertible 
 
     public var description: String {
         switch self {
-        case let .modelUnavailable(column, reason): return "the model of column \(column) is unavailable: \(reason)"
-        case let .noColumn(role): return "the store has no \(role) vector column"
+        case .modelUnavailable(let column, let reason): return "the model of column \(column) is unavailable: \(reason)"
+        case .noColumn(let role): return "the store has no \(role) vector column"
         case .emptyQuery: return "the query is empty"
-        case let .invalidParameter(message): return message
+        case .invalidParameter(let message): return message
         }
     }
 }

@@ -25,6 +25,34 @@ public struct RetrievedEpisode: Sendable, Equatable {
     /// The score the results are ordered by.
     public var finalScore: Double
     public var stage: RetrievalStage
+    /// The episode's rank (1 = best) in each stage's own list, nil where that stage did not rank it.
+    public var ranks = StageRanks()
+
+    public init(
+        episode: Episode, denseScore: Float?, lexicalScore: Double?, coarseScore: Double, rerankScore: Float?,
+        finalScore: Double, stage: RetrievalStage
+    ) {
+        self.episode = episode
+        self.denseScore = denseScore
+        self.lexicalScore = lexicalScore
+        self.coarseScore = coarseScore
+        self.rerankScore = rerankScore
+        self.finalScore = finalScore
+        self.stage = stage
+    }
+}
+
+/// Where each stage ranked a result (1 = best).
+public struct StageRanks: Sendable, Equatable {
+    public var dense: Int?
+    public var lexical: Int?
+    public var quality: Int?
+
+    public init(dense: Int? = nil, lexical: Int? = nil, quality: Int? = nil) {
+        self.dense = dense
+        self.lexical = lexical
+        self.quality = quality
+    }
 }
 
 /// Milliseconds spent in each stage of one retrieval.
@@ -42,6 +70,8 @@ public struct StageTimings: Sendable, Equatable {
     /// Quality scoring of candidates (including any on-demand candidate embedding) and fusion.
     public var rerankMs: Double = 0
     public var totalMs: Double = 0
+
+    public init() {}
 }
 
 /// The answer to one retrieval.
@@ -50,7 +80,13 @@ public struct RetrievalResponse: Sendable {
     public var results: [RetrievedEpisode]
     public var timings: StageTimings
     /// Why the quality stage did not run, when it did not.
-    public var fallbackReason: String?
+    public var fallbackReason: FallbackReason?
+
+    public init(results: [RetrievedEpisode], timings: StageTimings, fallbackReason: FallbackReason?) {
+        self.results = results
+        self.timings = timings
+        self.fallbackReason = fallbackReason
+    }
 }
 
 /// Parameters of ``HybridRetriever/retrieve(agentID:query:options:)``.
@@ -79,12 +115,12 @@ public struct RetrievalOptions: Sendable, Equatable {
     /// and cri_persona1, other weights and k in 10…100 moved nDCG@10 by less than the noise).
     public var fusionK: Double = 60
     /// Weights of the dense, lexical and quality rankings in the final fusion.
-    public var denseWeight: Double = 1
-    public var lexicalWeight: Double = 1
-    public var qualityWeight: Double = 1
+    public var weights = RankFusion.Weights()
 
-    public init(coarseTopK: Int = 100, rerankTopK: Int = 50, useReranking: Bool = true, lexical: Bool = true, limit: Int? = nil,
-                timeBudgetMs: Double? = 2000) {
+    public init(
+        coarseTopK: Int = 100, rerankTopK: Int = 50, useReranking: Bool = true, lexical: Bool = true, limit: Int? = nil,
+        timeBudgetMs: Double? = 2000
+    ) {
         self.coarseTopK = coarseTopK
         self.rerankTopK = rerankTopK
         self.useReranking = useReranking
@@ -93,8 +129,10 @@ public struct RetrievalOptions: Sendable, Equatable {
         self.timeBudgetMs = timeBudgetMs
     }
 
-    func validate() throws {
-        guard coarseTopK > 0, coarseTopK <= 10_000 else { throw RetrievalError.invalidParameter("coarse_top_k must be in 1…10000, got \(coarseTopK)") }
+    public func validate() throws {
+        guard coarseTopK > 0, coarseTopK <= 10_000 else {
+            throw RetrievalError.invalidParameter("coarse_top_k must be in 1…10000, got \(coarseTopK)")
+        }
         guard rerankTopK >= 0, rerankTopK <= coarseTopK else {
             throw RetrievalError.invalidParameter("rerank_top_k must be in 0…coarse_top_k (\(coarseTopK)), got \(rerankTopK)")
         }

@@ -26,25 +26,29 @@ public enum EmbeddingError: Error, Equatable, Sendable, CustomStringConvertible 
 
     public var description: String {
         switch self {
-        case let .modelDirectoryNotFound(path):
-            return "model directory not found: \(path) — run scripts/setup.sh to install the bundled models, or pass the path of a sentence-transformers model directory"
-        case let .missingFile(name, directory):
-            return "model directory \(directory) has no \(name) — it is not a complete sentence-transformers directory; reinstall it (scripts/setup.sh or `episodic models fetch`)"
-        case let .invalidConfiguration(file, reason):
+        case .modelDirectoryNotFound(let path):
+            return
+                "model directory not found: \(path) — run scripts/setup.sh to install the bundled models, or pass the path of a sentence-transformers model directory"
+        case .missingFile(let name, let directory):
+            return
+                "model directory \(directory) has no \(name) — it is not a complete sentence-transformers directory; reinstall it (scripts/setup.sh or `episodic models fetch`)"
+        case .invalidConfiguration(let file, let reason):
             return "cannot read \(file): \(reason) — the file is damaged or not a Hugging Face configuration; reinstall the model"
-        case let .unsupportedArchitecture(modelType):
+        case .unsupportedArchitecture(let modelType):
             return "model_type \"\(modelType)\" is not supported — supported families: bert, mpnet"
-        case let .corruptWeights(file, reason):
+        case .corruptWeights(let file, let reason):
             return "weights file \(file) is corrupt: \(reason) — the download was truncated or damaged; reinstall the model"
-        case let .missingTensor(name, file):
+        case .missingTensor(let name, let file):
             return "tensor \(name) is missing from \(file) — the weights do not belong to the architecture in config.json"
-        case let .unsupportedDType(tensor, dtype):
+        case .unsupportedDType(let tensor, let dtype):
             return "tensor \(tensor) has dtype \(dtype); only F32, F16 and BF16 weights are supported"
-        case let .shapeMismatch(tensor, expected, actual):
-            return "tensor \(tensor) has shape \(actual) but config.json implies \(expected) — config.json and model.safetensors do not match"
-        case let .unsupportedTokenizer(component):
-            return "tokenizer.json uses \(component), which this tokenizer does not implement (supported: BertNormalizer, BertPreTokenizer, WordPiece, TemplateProcessing/BertProcessing/RobertaProcessing)"
-        case let .textTooLong(index, bytes, limit):
+        case .shapeMismatch(let tensor, let expected, let actual):
+            return
+                "tensor \(tensor) has shape \(actual) but config.json implies \(expected) — config.json and model.safetensors do not match"
+        case .unsupportedTokenizer(let component):
+            return
+                "tokenizer.json uses \(component), which this tokenizer does not implement (supported: BertNormalizer, BertPreTokenizer, WordPiece, TemplateProcessing/BertProcessing/RobertaProcessing)"
+        case .textTooLong(let index, let bytes, let limit):
             return "text #\(index) has \(bytes) UTF-8 bytes, over the limit of \(limit) — split it or raise the limit"
         }
     }

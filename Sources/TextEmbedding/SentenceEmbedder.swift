@@ -8,22 +8,17 @@ public enum EmbeddingPurpose: String, Sendable, CaseIterable {
 
 /// Tunables of a ``SentenceEmbedder``.
 public struct EmbedderOptions: Sendable {
-    /// Threads used for attention (matrix products use OpenBLAS's count, see ``ComputeThreads``).
+    /// Threads of the forward pass (matrix products and attention); the calling thread is one of them.
     public var threads: Int = 1
     /// Most tokens run through the network at once; longer input lists are split, bounding memory.
     public var maxTokensPerPass: Int = 4096
     /// Texts longer than this many UTF-8 bytes are refused with ``EmbeddingError/textTooLong``
     /// (tokenization is linear in the text; only the first `max_seq_length` tokens are embedded).
     public var maxTextBytes: Int = 4 << 20
-    /// The engine of the linear layers' matrix products.
-    public var linearBackend: LinearBackend = .packed
-
-    public init(threads: Int = 1, maxTokensPerPass: Int = 4096, maxTextBytes: Int = 4 << 20,
-                linearBackend: LinearBackend = .packed) {
+    public init(threads: Int = 1, maxTokensPerPass: Int = 4096, maxTextBytes: Int = 4 << 20) {
         self.threads = threads
         self.maxTokensPerPass = maxTokensPerPass
         self.maxTextBytes = maxTextBytes
-        self.linearBackend = linearBackend
     }
 }
 
@@ -74,8 +69,8 @@ public final class SentenceEmbedder: Sendable {
         tokenizer = try WordPieceTokenizer(json: tokenizerData, padToken: directory.padToken)
         let weights = try SafetensorsFile(url: directory.weightsURL)
         switch directory.config.modelType {
-        case "mpnet": encoder = .mpnet(try MPNetModel.load(weights, config: directory.config, backend: options.linearBackend))
-        default: encoder = .bert(try BertModel.load(weights, config: directory.config, backend: options.linearBackend))
+        case "mpnet": encoder = .mpnet(try MPNetModel.load(weights, config: directory.config))
+        default: encoder = .bert(try BertModel.load(weights, config: directory.config))
         }
         if tokenizer.maxTokenID >= directory.config.vocabSize {
             throw EmbeddingError.invalidConfiguration(
@@ -110,7 +105,8 @@ public final class SentenceEmbedder: Sendable {
     /// Embeds `texts`, one vector of ``dimension`` floats each, in order.
     public func embed(_ texts: [String], as purpose: EmbeddingPurpose = .passage) throws -> [[Float]] {
         let encodings = try encode(texts, as: purpose)
-        let promptLength = directory.poolingIncludesPrompt || prompt(for: purpose).isEmpty
+        let promptLength =
+            directory.poolingIncludesPrompt || prompt(for: purpose).isEmpty
             ? 0 : max(0, tokenizer.encode(prompt(for: purpose)).ids.count - tokenizer.postProcessor.suffix.count)
         return embed(encodings: encodings, promptLength: promptLength)
     }
@@ -152,8 +148,9 @@ public final class SentenceEmbedder: Sendable {
         case .mpnet(let model): model.forward(packed, ws, pool: pool)
         }
         return packed.sequences.map { range in
-            var vector = Pooling.pool(ws.hidden, rows: range, width: c.hiddenSize, strategy: directory.pooling,
-                                      skipping: promptLength)
+            var vector = Pooling.pool(
+                ws.hidden, rows: range, width: c.hiddenSize, strategy: directory.pooling,
+                skipping: promptLength)
             if directory.normalize { Pooling.normalize(&vector) }
             return vector
         }

@@ -106,8 +106,9 @@ struct AgentPartition {
         let found = codes.withUnsafeBufferPointer { c in
             queryCodes.withUnsafeBufferPointer { qc in
                 bounds.withUnsafeBufferPointer { b in
-                    ek_scan_candidates(c.baseAddress!, count, d, qc.baseAddress!, b.baseAddress!, q.scale, queryNorm,
-                                       q.residualNorm, slack, k, candidates, uppers)
+                    ek_scan_candidates(
+                        c.baseAddress!, count, d, qc.baseAddress!, b.baseAddress!, q.scale, queryNorm,
+                        q.residualNorm, slack, k, candidates, uppers)
                 }
             }
         }
@@ -122,7 +123,8 @@ struct AgentPartition {
     /// Exact float32 scores of the given rows, the best `k` of them. `upper` bounds each row's
     /// score; the rows come in decreasing order of it, or with +∞ (all scored).
     private func best<C: Collection<(row: Int, upper: Float)>>(_ k: Int, among rows: C, query: UnsafePointer<Float>)
-        -> [(id: String, score: Float)] {
+        -> [(id: String, score: Float)]
+    {
         // The running k-th best score on a heap of plain floats; every row scoring at least that
         // much when seen is kept (ties included), and only those few are sorted with their ids.
         var kth = Heap<Float>()

@@ -40,11 +40,11 @@ public enum VectorError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .dimensionMismatch(column, expected, actual):
+        case .dimensionMismatch(let column, let expected, let actual):
             return "column \(column) holds \(expected)-dimensional vectors, got \(actual) values"
-        case let .nonFiniteValue(column, index):
+        case .nonFiniteValue(let column, let index):
             return "vector for column \(column) has a NaN or infinite value at index \(index)"
-        case let .unknownColumn(name):
+        case .unknownColumn(let name):
             return "no vector column named \(name)"
         }
     }

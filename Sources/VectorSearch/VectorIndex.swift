@@ -9,7 +9,6 @@
 public final class VectorIndex: @unchecked Sendable {
     public let column: VectorColumn
     private var partitions: [String: AgentPartition] = [:]
-    private var agentOf: [String: String] = [:]
     private let lock = ReadWriteLock()
 
     public init(column: VectorColumn) {
@@ -17,7 +16,7 @@ public final class VectorIndex: @unchecked Sendable {
     }
 
     /// Vectors in the index.
-    public var count: Int { lock.read { agentOf.count } }
+    public var count: Int { lock.read { partitions.values.reduce(0) { $0 + $1.count } } }
 
     /// Vectors of `agentID`.
     public func count(agentID: String) -> Int { lock.read { partitions[agentID]?.count ?? 0 } }
@@ -25,15 +24,14 @@ public final class VectorIndex: @unchecked Sendable {
     /// Agents with at least one vector, and how many each has.
     public func agentCounts() -> [String: Int] { lock.read { partitions.mapValues(\.count) } }
 
-    public func contains(episodeID: String) -> Bool { lock.read { agentOf[episodeID] != nil } }
+    public func contains(agentID: String, episodeID: String) -> Bool { lock.read { partitions[agentID]?.contains(episodeID) ?? false } }
 
-    /// The stored vector of `episodeID`, if any.
-    public func vector(episodeID: String) -> [Float]? {
-        lock.read { agentOf[episodeID].flatMap { partitions[$0]?.vector(episodeID) } }
+    /// The stored vector of an episode, if any.
+    public func vector(agentID: String, episodeID: String) -> [Float]? {
+        lock.read { partitions[agentID]?.vector(episodeID) }
     }
 
-    /// Adds or replaces the vector of `episodeID`, owned by `agentID`. An episode moved to
-    /// another agent leaves its old partition.
+    /// Adds or replaces the vector of `episodeID` of `agentID`.
     public func upsert(episodeID: String, agentID: String, vector: [Float]) throws(VectorError) {
         try column.validate(vector)
         lock.write { insertLocked(episodeID, agentID, vector) }
@@ -49,40 +47,37 @@ public final class VectorIndex: @unchecked Sendable {
     /// Makes room for the given number of vectors per agent (before a bulk load).
     public func reserve(vectorsPerAgent counts: [String: Int]) {
         lock.write {
-            var total = agentOf.count
             for (agent, count) in counts {
                 partitions[agent, default: AgentPartition(dimension: column.dimension)].reserve(total: count)
-                total += count
             }
-            agentOf.reserveCapacity(total)
         }
     }
 
     private func insertLocked(_ id: String, _ agent: String, _ vector: [Float]) {
-        if let previous = agentOf[id], previous != agent { removeLocked(id) }
-        agentOf[id] = agent
         vector.withUnsafeBufferPointer { v in
             partitions[agent, default: AgentPartition(dimension: column.dimension)].upsert(id, v.baseAddress!)
         }
     }
 
-    /// Removes the vector of `episodeID`; returns whether it was present.
+    /// Removes the vector of an episode; returns whether it was present.
     @discardableResult
-    public func remove(episodeID: String) -> Bool {
-        lock.write { removeLocked(episodeID) }
+    public func remove(agentID: String, episodeID: String) -> Bool {
+        lock.write {
+            guard partitions[agentID]?.remove(episodeID) == true else { return false }
+            if partitions[agentID]?.count == 0 { partitions[agentID] = nil }
+            return true
+        }
     }
 
+    /// Removes every vector of `agentID`; returns how many there were.
     @discardableResult
-    private func removeLocked(_ id: String) -> Bool {
-        guard let agent = agentOf.removeValue(forKey: id) else { return false }
-        partitions[agent]?.remove(id)
-        if partitions[agent]?.count == 0 { partitions[agent] = nil }
-        return true
+    public func removeAgent(_ agentID: String) -> Int {
+        lock.write { partitions.removeValue(forKey: agentID)?.count ?? 0 }
     }
 
     /// Empties the index.
     public func removeAll() {
-        lock.write { partitions = [:]; agentOf = [:] }
+        lock.write { partitions = [:] }
     }
 
     /// The `topK` vectors of `agentID` with the largest inner product with `query`, best first,

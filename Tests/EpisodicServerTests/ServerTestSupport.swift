@@ -1,52 +1,46 @@
-import EpisodeStore
-@testable import EpisodicServer
+import EpisodicMemory
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import HybridRetrieval
 import NIOCore
+import TestSupport
+
+@testable import EpisodicServer
 
 /// A memory in a temporary directory: all-MiniLM-L6-v2 (fast) and the tiny 1024-dim BERT
 /// fixture (quality), so that every route runs real models quickly.
 struct ServerFixture {
-    let directory: URL
+    let directory: TemporaryDirectory
     let memory: EpisodicMemory
     let api: EpisodicAPI
 
-    static var models: URL {
-        ProcessInfo.processInfo.environment["EPISODIC_MODELS"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/episodic/models")
-    }
-    static var tinyBert: URL {
-        (ProcessInfo.processInfo.environment["EPISODIC_SHARED"].map { URL(fileURLWithPath: $0) }
-            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared"))
-            .appendingPathComponent("fixtures/tiny-bert-cls-1024")
-    }
-
-    init(api configure: (inout APIConfiguration) -> Void = { _ in }, maxTextBytes: Int = 1 << 20,
-         fastModelDirectory: URL? = nil) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("episodic-server-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var configuration = EpisodicMemory.Configuration(modelsRoot: Self.models)
+    static func make(
+        api configure: (inout APIConfiguration) -> Void = { _ in }, maxTextBytes: Int = 1 << 20,
+        fastModelDirectory: URL? = nil
+    ) async throws -> ServerFixture {
+        let directory = try TemporaryDirectory("episodic-server")
+        var configuration = EpisodicMemory.Configuration()
         configuration.qualityModel = "tiny-bert-cls-1024"
-        configuration.qualityModelDirectory = Self.tinyBert
-        configuration.maxTextBytes = maxTextBytes
-        let path = directory.appendingPathComponent("m.sqlite").path
+        configuration.qualityModelDirectory = Fixtures.tinyBert
+        configuration.limits.maxTextBytes = maxTextBytes
+        let path = directory.path("m.sqlite")
         if let fastModelDirectory {
             // Create the store (its columns need the real models), then reopen it with another
             // fast model directory.
-            _ = try EpisodicMemory.open(path: path, configuration: configuration)
+            await (try await EpisodicMemory.open(path, configuration: configuration)).close()
             configuration.fastModelDirectory = fastModelDirectory
         }
-        memory = try EpisodicMemory.open(path: path, configuration: configuration)
+        let memory = try await EpisodicMemory.open(path, configuration: configuration)
         var apiConfiguration = APIConfiguration()
         apiConfiguration.retrievalTimeBudgetMs = nil
         configure(&apiConfiguration)
-        api = EpisodicAPI(memory: memory, configuration: apiConfiguration)
+        return ServerFixture(directory: directory, memory: memory, api: EpisodicAPI(memory: memory, configuration: apiConfiguration))
     }
 
-    func cleanup() { try? FileManager.default.removeItem(at: directory) }
+    func cleanup() async {
+        await memory.close()
+        directory.remove()
+    }
 
     /// Runs `body` against the API served on 127.0.0.1 (a real socket and HTTP client).
     func live(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
@@ -62,8 +56,29 @@ extension TestResponse {
     }
     var text: String { String(buffer: body) }
     var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    var errorMessage: String { (json["error"] as? [String: Any])?["message"] as? String ?? "" }
 }
 
 func jsonBody(_ object: Any) -> ByteBuffer {
     ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: object))
+}
+
+/// The headers of a JSON request.
+let jsonHeaders: HTTPFields = [.contentType: "application/json"]
+
+extension ServerFixture {
+    /// Runs `body` with a fresh fixture, cleaned up afterwards even when `body` throws.
+    static func with(
+        api configure: (inout APIConfiguration) -> Void = { _ in }, maxTextBytes: Int = 1 << 20,
+        fastModelDirectory: URL? = nil, _ body: (ServerFixture) async throws -> Void
+    ) async throws {
+        let f = try await make(api: configure, maxTextBytes: maxTextBytes, fastModelDirectory: fastModelDirectory)
+        do {
+            try await body(f)
+        } catch {
+            await f.cleanup()
+            throw error
+        }
+        await f.cleanup()
+    }
 }

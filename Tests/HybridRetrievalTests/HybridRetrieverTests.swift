@@ -1,47 +1,55 @@
 import EpisodeStore
 import Foundation
+import TestSupport
 import Testing
-@testable import HybridRetrieval
 import TextEmbedding
 import VectorSearch
+
+@testable import HybridRetrieval
 
 @Suite struct HybridRetrieverTests {
     @Test func rerankedOrderEqualsABruteForceRecomputation() async throws {
         let f = try RetrievalFixture()
         defer { f.cleanup() }
-        try f.addSamples()
-        try f.addSamples(agent: "other")
+        try await f.addSamples()
+        try await f.addSamples(agent: "other")
         let query = "trip to Lisbon"
         var options = RetrievalOptions(coarseTopK: 8, rerankTopK: 5, timeBudgetMs: nil)
         options.qualityScanLimit = 0 // only the coarse top 5 are reranked here
-        let response = try await HybridRetriever(service: f.service).retrieve(agentID: "agent", query: query, options: options)
+        let response = try await f.retriever.retrieve(agentID: "agent", query: query, options: options)
         #expect(response.fallbackReason == nil)
 
         // Recompute every stage by brute force.
         let fastModel = try SentenceEmbedder(directory: Fixtures.miniLM)
         let qualityModel = try SentenceEmbedder(directory: Fixtures.tinyBert)
-        let ids = Fixtures.episodes.indices.map { "agent-\($0)" }
+        let ids = RetrievalFixture.episodes.indices.map { "agent-\($0)" }
         let fq = try fastModel.embed(query, as: .query), qq = try qualityModel.embed(query, as: .query)
         func rank(_ scores: [(String, Double)]) -> [String] {
             scores.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map(\.0)
         }
-        let dense = Array(rank(try ids.map { ($0, Double(VectorKernels.dot(try f.store.vector(column: "vector_fastembed", episodeID: $0)!, fq))) }).prefix(8))
-        let lexical = try f.store.lexicalSearch(query: query, topK: 8, agentID: "agent").map(\.episodeID)
+        var dense: [(String, Double)] = [], quality: [String: Double] = [:]
+        for id in ids {
+            dense.append((id, Double(VectorKernels.dot(try await f.vector("vector_fastembed", "agent", id)!, fq))))
+            quality[id] = Double(VectorKernels.dot(try await f.vector("vector", "agent", id)!, qq))
+        }
+        let denseTop = Array(rank(dense).prefix(8))
+        let lexical = try await f.store.lexicalSearch(query: query, topK: 8, agentID: "agent").map(\.episodeID)
         func rrf(_ id: String, _ lists: [[String]]) -> Double {
             lists.reduce(0) { sum, list in sum + (list.firstIndex(of: id).map { 1 / (60 + Double($0 + 1)) } ?? 0) }
         }
-        let pool = Array(Set(dense + lexical))
-        let coarse = rank(pool.map { ($0, rrf($0, [dense, lexical])) })
+        let pool = Array(Set(denseTop + lexical))
+        let coarse = rank(pool.map { ($0, rrf($0, [denseTop, lexical])) })
         let rerankSet = Array(coarse.prefix(5))
-        let quality = rank(try rerankSet.map { ($0, Double(VectorKernels.dot(try f.store.vector(column: "vector", episodeID: $0)!, qq))) })
-        let final = rank(rerankSet.map { ($0, rrf($0, [dense, lexical, quality])) }) + coarse.dropFirst(5)
+        let qualityOrder = rank(rerankSet.map { ($0, quality[$0]!) })
+        let final = rank(rerankSet.map { ($0, rrf($0, [denseTop, lexical, qualityOrder])) }) + coarse.dropFirst(5)
 
         #expect(response.results.map(\.episode.id) == final)
         #expect(response.results.prefix(5).allSatisfy { $0.stage == .reranked && $0.rerankScore != nil })
-        #expect(response.results.dropFirst(5).allSatisfy { $0.stage == .coarseOnly && $0.rerankScore == nil })
+        #expect(response.results.count > 5 && response.results.dropFirst(5).allSatisfy { $0.stage == .coarseOnly && $0.rerankScore == nil })
         for r in response.results {
             #expect(r.episode.agentID == "agent")
-            #expect(r.coarseScore == rrf(r.episode.id, [dense, lexical]))
+            #expect(r.coarseScore == rrf(r.episode.id, [denseTop, lexical]))
+            #expect(r.ranks.dense == denseTop.firstIndex(of: r.episode.id).map { $0 + 1 })
         }
         #expect(response.timings.totalMs > 0 && response.timings.queryEmbeddingMs > 0)
     }
@@ -49,33 +57,36 @@ import VectorSearch
     @Test func noCandidateIsLost() async throws {
         let f = try RetrievalFixture()
         defer { f.cleanup() }
-        try f.addSamples()
+        try await f.addSamples()
         // No time budget here: on two busy cores the first call (model loads) may take seconds.
-        let response = try await HybridRetriever(service: f.service).retrieve(
-            agentID: "agent", query: "Lisbon flight hotel", options: RetrievalOptions(coarseTopK: 6, rerankTopK: 3, timeBudgetMs: nil))
+        let response = try await f.retriever.retrieve(
+            agentID: "agent", query: "Lisbon flight hotel",
+            options: RetrievalOptions(coarseTopK: 6, rerankTopK: 3, timeBudgetMs: nil))
         #expect(response.fallbackReason == nil)
         let ids = response.results.map(\.episode.id)
         #expect(Set(ids).count == ids.count)
-        let fq = try f.service.fastQueryEmbedding("Lisbon flight hotel")
-        let dense = try f.store.similaritySearch(vector: fq, column: "vector_fastembed", topK: 6, agentID: "agent").map(\.episodeID)
-        let lexical = try f.store.lexicalSearch(query: "Lisbon flight hotel", topK: 6, agentID: "agent").map(\.episodeID)
-        let qq = try f.service.qualityQueryEmbedding("Lisbon flight hotel")
-        let qualityTop = try f.store.similaritySearch(vector: qq, column: "vector", topK: 6, agentID: "agent").map(\.episodeID)
+        let fq = try f.service.fast.embedQuery("Lisbon flight hotel")
+        let dense = try await f.store.similaritySearch(vector: fq, column: "vector_fastembed", topK: 6, agentID: "agent").map(\.episodeID)
+        let lexical = try await f.store.lexicalSearch(query: "Lisbon flight hotel", topK: 6, agentID: "agent").map(\.episodeID)
+        let qq = try f.service.quality!.embedQuery("Lisbon flight hotel")
+        let qualityTop = try await f.store.similaritySearch(vector: qq, column: "vector", topK: 6, agentID: "agent").map(\.episodeID)
+        #expect(!dense.isEmpty && !lexical.isEmpty && !qualityTop.isEmpty)
         #expect(Set(dense + lexical + qualityTop).isSubset(of: Set(ids)))
         // A limit cuts the list, never the reranked head.
         var limited = RetrievalOptions(coarseTopK: 6, rerankTopK: 3, timeBudgetMs: nil)
         limited.limit = 2
-        let short = try await HybridRetriever(service: f.service).retrieve(agentID: "agent", query: "Lisbon flight hotel", options: limited)
+        let short = try await f.retriever.retrieve(agentID: "agent", query: "Lisbon flight hotel", options: limited)
         #expect(short.results.map(\.episode.id) == Array(ids.prefix(2)))
     }
 
     @Test func missingQualityModelFallsBackToTheCoarseRanking() async throws {
         let f = try RetrievalFixture(qualityDirectory: URL(fileURLWithPath: "/nonexistent/quality-model"), qualityMode: .deferred)
         defer { f.cleanup() }
-        try f.addSamples()
-        let retriever = HybridRetriever(service: f.service)
+        try await f.addSamples()
+        let retriever = f.retriever
         let response = try await retriever.retrieve(agentID: "agent", query: "flight to Lisbon")
-        #expect(response.fallbackReason?.contains("model directory not found: /nonexistent/quality-model") == true)
+        #expect(response.fallbackReason?.code == "model_unavailable")
+        #expect(response.fallbackReason?.description.contains("model directory not found: /nonexistent/quality-model") == true)
         #expect(!response.results.isEmpty)
         #expect(response.results.allSatisfy { $0.stage == .coarseFallback && $0.rerankScore == nil })
         // The coarse ranking itself is what reranking off returns.
@@ -86,75 +97,81 @@ import VectorSearch
         var late = RetrievalOptions(timeBudgetMs: 0.001)
         late.concurrentQueryEmbedding = false
         let lateResponse = try await retriever.retrieve(agentID: "agent", query: "flight to Lisbon", options: late)
-        #expect(lateResponse.fallbackReason?.contains("model directory not found") == true)
+        #expect(lateResponse.fallbackReason?.description.contains("model directory not found") == true)
     }
 
     @Test func aQualityModelThatFailsToLoadFallsBack() async throws {
         // Weights cut in half, as by an interrupted download.
-        let broken = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: broken) }
-        try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
+        let broken = try TemporaryDirectory("broken-model")
+        defer { broken.remove() }
         for name in ["config.json", "tokenizer.json", "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json"] {
-            try FileManager.default.copyItem(at: Fixtures.tinyBert.appendingPathComponent(name), to: broken.appendingPathComponent(name))
+            try FileManager.default.copyItem(
+                at: Fixtures.tinyBert.appendingPathComponent(name), to: broken.url.appendingPathComponent(name))
         }
         let weights = try Data(contentsOf: Fixtures.tinyBert.appendingPathComponent("model.safetensors"))
-        try weights.prefix(weights.count / 2).write(to: broken.appendingPathComponent("model.safetensors"))
-        let f = try RetrievalFixture(qualityDirectory: broken, qualityMode: .deferred)
+        try weights.prefix(weights.count / 2).write(to: broken.url.appendingPathComponent("model.safetensors"))
+        let f = try RetrievalFixture(qualityDirectory: broken.url, qualityMode: .deferred)
         defer { f.cleanup() }
-        try f.addSamples()
-        let response = try await HybridRetriever(service: f.service).retrieve(agentID: "agent", query: "dog food allergy")
-        #expect(response.fallbackReason?.contains("corrupt") == true)
-        #expect(response.results.allSatisfy { $0.stage == .coarseFallback })
+        try await f.addSamples()
+        let response = try await f.retriever.retrieve(agentID: "agent", query: "dog food allergy")
+        #expect(response.fallbackReason?.description.contains("corrupt") == true)
+        #expect(!response.results.isEmpty && response.results.allSatisfy { $0.stage == .coarseFallback })
         #expect(response.results.first?.episode.id == "agent-5")
     }
 
     @Test func timeBudgetExceededFallsBack() async throws {
         let f = try RetrievalFixture()
         defer { f.cleanup() }
-        try f.addSamples()
+        try await f.addSamples()
         var options = RetrievalOptions()
         options.timeBudgetMs = 0.001
-        let response = try await HybridRetriever(service: f.service).retrieve(agentID: "agent", query: "database migration", options: options)
-        #expect(response.fallbackReason?.contains("time budget") == true)
-        #expect(response.results.allSatisfy { $0.stage == .coarseFallback })
+        let response = try await f.retriever.retrieve(agentID: "agent", query: "database migration", options: options)
+        #expect(response.fallbackReason?.code == "time_budget_exceeded")
+        #expect(!response.results.isEmpty && response.results.allSatisfy { $0.stage == .coarseFallback })
     }
 
-    @Test func candidatesWithoutQualityVectorsAreEmbeddedOnDemandAndCached() async throws {
+    @Test func candidatesWithoutQualityVectorsAreEmbeddedOnDemandInOneTransaction() async throws {
         let f = try RetrievalFixture(qualityMode: .deferred)
         defer { f.cleanup() }
-        try f.addSamples()
-        #expect(try f.store.vectorCount(column: "vector") == 0)
+        try await f.addSamples()
+        #expect(try await f.store.vectorCount(column: "vector", agentID: nil) == 0)
         var options = RetrievalOptions(coarseTopK: 10, rerankTopK: 4, timeBudgetMs: nil)
         options.qualityScanLimit = 0
-        let response = try await HybridRetriever(service: f.service).retrieve(agentID: "agent", query: "invoice paid", options: options)
+        let response = try await f.retriever.retrieve(agentID: "agent", query: "invoice paid", options: options)
         #expect(response.fallbackReason == nil)
-        #expect(response.results.filter { $0.stage == .reranked }.count == 4)
-        #expect(try f.store.vectorCount(column: "vector") == 4)
-        for r in response.results where r.stage == .reranked {
-            #expect(try f.store.episode(id: r.episode.id)?.embeddingCached == true)
+        let reranked = response.results.filter { $0.stage == .reranked }
+        #expect(reranked.count == 4)
+        #expect(try await f.store.vectorCount(column: "vector", agentID: nil) == 4)
+        var stamps = Set<Date>()
+        for r in reranked {
+            let stored = try #require(try await f.store.episode(agentID: "agent", id: r.episode.id))
+            #expect(stored.embeddingCached)
+            stamps.insert(stored.embeddingCachedAt!)
         }
+        #expect(stamps.count == 1) // written together
     }
 
     @Test func baselineIsFastVectorSearchOnly() async throws {
         let f = try RetrievalFixture()
         defer { f.cleanup() }
-        try f.addSamples()
-        let retriever = HybridRetriever(service: f.service)
-        let baseline = try await retriever.retrieveBaseline(agentID: "agent", query: "dog food", topK: 3)
-        let fq = try f.service.fastQueryEmbedding("dog food")
-        let direct = try f.store.similaritySearch(vector: fq, column: "vector_fastembed", topK: 3, agentID: "agent")
+        try await f.addSamples()
+        let baseline = try await f.retriever.retrieveBaseline(agentID: "agent", query: "dog food", topK: 3)
+        let fq = try f.service.fast.embedQuery("dog food")
+        let direct = try await f.store.similaritySearch(vector: fq, column: "vector_fastembed", topK: 3, agentID: "agent")
         #expect(baseline.results.map(\.episode.id) == direct.map(\.episodeID))
-        #expect(baseline.results.allSatisfy { $0.stage == .coarseOnly })
+        #expect(baseline.results.count == 3 && baseline.results.allSatisfy { $0.stage == .coarseOnly })
     }
 
     @Test func badRequestsAreTypedErrors() async throws {
         let f = try RetrievalFixture()
         defer { f.cleanup() }
-        try f.addSamples()
-        let retriever = HybridRetriever(service: f.service)
+        try await f.addSamples()
+        let retriever = f.retriever
         await #expect(throws: RetrievalError.emptyQuery) { try await retriever.retrieve(agentID: "agent", query: "  ") }
         await #expect(throws: StoreError.unknownAgent("ghost")) { try await retriever.retrieve(agentID: "ghost", query: "x") }
-        await #expect(throws: RetrievalError.self) { try await retriever.retrieve(agentID: "agent", query: "x", options: .init(coarseTopK: 5, rerankTopK: 6)) }
+        await #expect(throws: RetrievalError.self) {
+            try await retriever.retrieve(agentID: "agent", query: "x", options: .init(coarseTopK: 5, rerankTopK: 6))
+        }
         await #expect(throws: RetrievalError.self) { try await retriever.retrieveBaseline(agentID: "agent", query: "x", topK: 0) }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HybridRetrieval
 
 @Suite struct LRUCacheTests {
@@ -7,17 +8,17 @@ import Testing
         #expect(cache.insert(1, for: "a") == nil)
         cache.insert(2, for: "b")
         cache.insert(3, for: "c")
-        #expect(cache.value(for: "a") == 1)        // a becomes most recent
-        #expect(cache.insert(4, for: "d") == "b")  // b was least recent
+        #expect(cache.value(for: "a") == 1) // a becomes most recent
+        #expect(cache.insert(4, for: "d") == "b") // b was least recent
         #expect(cache.value(for: "b") == nil)
         #expect(cache.keysByRecency == ["d", "a", "c"])
-        cache.insert(30, for: "c")                 // replace: no eviction, becomes most recent
+        cache.insert(30, for: "c") // replace: no eviction, becomes most recent
         #expect(cache.keysByRecency == ["c", "d", "a"])
         #expect(cache.value(for: "c") == 30)
         #expect(cache.remove("d"))
         #expect(!cache.remove("d"))
         cache.insert(5, for: "e")
-        cache.insert(6, for: "f")                  // full again: evicts a
+        cache.insert(6, for: "f") // full again: evicts a
         #expect(cache.keysByRecency == ["f", "e", "c"])
         let s = cache.statistics
         #expect(s.hits == 2 && s.misses == 1 && s.evictions == 2 && s.count == 3 && s.capacity == 3)

@@ -1,23 +1,18 @@
 import EpisodeStore
 import Foundation
-@testable import HybridRetrieval
+import TestSupport
 import TextEmbedding
 import VectorSearch
 
-/// Paths and fixtures for retrieval tests: all-MiniLM-L6-v2 as the fast model and the tiny
-/// 1024-dim BERT fixture as the quality model (real code paths, fast to run).
-enum Fixtures {
-    static var models: URL {
-        ProcessInfo.processInfo.environment["EPISODIC_MODELS"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/episodic/models")
-    }
-    static var shared: URL {
-        ProcessInfo.processInfo.environment["EPISODIC_SHARED"].map { URL(fileURLWithPath: $0) }
-            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
-    }
-    static var miniLM: URL { models.appendingPathComponent("all-MiniLM-L6-v2") }
-    static var tinyBert: URL { shared.appendingPathComponent("fixtures/tiny-bert-cls-1024") }
+@testable import HybridRetrieval
+
+/// A temporary store with an all-MiniLM-L6-v2 fast column and a tiny-BERT (1024-d) quality
+/// column: real models on every code path, fast to run.
+struct RetrievalFixture {
+    let directory: TemporaryDirectory
+    let store: SQLiteEpisodeStore
+    let service: EmbeddingService
+    var retriever: HybridRetriever { HybridRetriever(service: service) }
 
     static let episodes = [
         "Booked a flight to Lisbon for Friday at 9am with TAP Air Portugal.",
@@ -33,31 +28,43 @@ enum Fixtures {
         "The user's favorite programming language is Swift.",
         "Meeting notes: Q3 OKRs drafted and shared in #leadership.",
     ]
-}
 
-/// A temporary store with a MiniLM fast column and a tiny-BERT quality column.
-struct RetrievalFixture {
-    let directory: URL
-    let store: SQLiteEpisodeStore
-    let service: EmbeddingService
+    static var fastColumn: VectorColumn {
+        VectorColumn(
+            name: "vector_fastembed", role: .fast, dimension: 384, modelID: "sentence-transformers/all-MiniLM-L6-v2",
+            modelSHA256: (try? ModelFingerprint.sha256(ofModelIn: Fixtures.miniLM)) ?? "")
+    }
+    static let qualityColumn = VectorColumn(name: "vector", role: .quality, dimension: 1024, modelID: "tiny-bert-cls-1024")
 
     init(qualityDirectory: URL? = nil, qualityMode: QualityEmbeddingMode = .synchronous, cacheCapacity: Int = 1000) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("episodic-retrieval-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let fast = VectorColumn(name: "vector_fastembed", role: .fast, dimension: 384, modelID: "sentence-transformers/all-MiniLM-L6-v2",
-                                modelSHA256: try ModelFingerprint.sha256(ofModelIn: Fixtures.miniLM))
-        let quality = VectorColumn(name: "vector", role: .quality, dimension: 1024, modelID: "tiny-bert-cls-1024")
-        store = try SQLiteEpisodeStore(path: directory.appendingPathComponent("m.sqlite").path,
-                                       configuration: .init(columns: [fast, quality], createIfMissing: true))
-        service = try EmbeddingService(store: store, configuration: .init(
-            modelsRoot: Fixtures.models, cacheCapacity: cacheCapacity, qualityMode: qualityMode,
-            fastModelDirectory: Fixtures.miniLM, qualityModelDirectory: qualityDirectory ?? Fixtures.tinyBert))
+        directory = try TemporaryDirectory("episodic-retrieval")
+        store = try SQLiteEpisodeStore(
+            path: directory.path("m.sqlite"),
+            configuration: .init(columns: [Self.fastColumn, Self.qualityColumn], createIfMissing: true))
+        service = try Self.service(store, qualityDirectory: qualityDirectory, qualityMode: qualityMode, cacheCapacity: cacheCapacity)
     }
 
-    func cleanup() { try? FileManager.default.removeItem(at: directory) }
+    static func service(
+        _ store: SQLiteEpisodeStore, qualityDirectory: URL? = nil, qualityMode: QualityEmbeddingMode = .synchronous,
+        cacheCapacity: Int = 1000, fastDirectory: URL? = nil
+    ) throws -> EmbeddingService {
+        try EmbeddingService(
+            store: store,
+            configuration: .init(
+                cacheCapacity: cacheCapacity, qualityMode: qualityMode,
+                fastModelDirectory: fastDirectory ?? Fixtures.miniLM, qualityModelDirectory: qualityDirectory ?? Fixtures.tinyBert))
+    }
+
+    func cleanup() { directory.remove() }
 
     /// Adds the sample episodes for `agent` (ids `agent-0` …).
-    func addSamples(agent: String = "agent") throws {
-        try service.add(Fixtures.episodes.enumerated().map { Episode(id: "\(agent)-\($0.offset)", agentID: agent, content: $0.element) })
+    func addSamples(agent: String = "agent") async throws {
+        try await service.add(
+            Self.episodes.enumerated().map { NewEpisode(Episode(id: "\(agent)-\($0.offset)", agentID: agent, content: $0.element)) })
+    }
+
+    /// The stored vector of one episode.
+    func vector(_ column: String, _ agent: String, _ id: String) async throws -> [Float]? {
+        try await store.vectors(column: column, agentID: agent, episodeIDs: [id])[id]
     }
 }

@@ -1,6 +1,8 @@
 import CKernels
 import Foundation
+import TestSupport
 import Testing
+
 @testable import TextEmbedding
 
 /// The vectorized exp and erf (C kernels) against the C library, and the row kernels against their

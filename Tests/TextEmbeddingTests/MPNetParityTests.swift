@@ -1,5 +1,7 @@
 import Foundation
+import TestSupport
 import Testing
+
 @testable import TextEmbedding
 
 /// all-mpnet-base-v2 (relative position buckets, positions past the padding id, `<s>`/`</s>`)
@@ -9,8 +11,8 @@ import Testing
     let model: SentenceEmbedder
 
     init() throws {
-        references = try ReferenceText.load(TestResources.fixtures.appendingPathComponent("mpnet_reference.json"))
-        model = try TestResources.mpnetModel.get()
+        references = try ReferenceText.load("mpnet_reference.json")
+        model = try TestModels.mpnet.get()
     }
 
     @Test func configuration() {

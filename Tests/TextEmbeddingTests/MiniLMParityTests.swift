@@ -1,5 +1,7 @@
 import Foundation
+import TestSupport
 import Testing
+
 @testable import TextEmbedding
 
 /// all-MiniLM-L6-v2 against the Python reference (tokenizers + sentence-transformers) on 158
@@ -9,8 +11,8 @@ import Testing
     let model: SentenceEmbedder
 
     init() throws {
-        references = try ReferenceText.load(TestResources.fixtures.appendingPathComponent("minilm_reference.json"))
-        model = try TestResources.miniLMModel.get()
+        references = try ReferenceText.load("minilm_reference.json")
+        model = try TestModels.miniLM.get()
     }
 
     @Test func referenceHas158Texts() {
@@ -22,7 +24,9 @@ import Testing
         for reference in references {
             let ids = try model.encode([reference.text])[0].ids
             if ids != reference.inputIDs {
-                mismatches.append("#\(reference.id) [\(reference.category)] \(reference.text.debugDescription.prefix(60)): got \(ids.prefix(40)), expected \(reference.inputIDs.prefix(40))")
+                mismatches.append(
+                    "#\(reference.id) [\(reference.category)] \(reference.text.debugDescription.prefix(60)): got \(ids.prefix(40)), expected \(reference.inputIDs.prefix(40))"
+                )
             }
         }
         #expect(mismatches.isEmpty, "\(mismatches.count) texts differ:\n\(mismatches.joined(separator: "\n"))")

@@ -3,7 +3,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Synchronization
+import TestSupport
 import Testing
+
 @testable import TextEmbedding
 
 /// `ModelFetcher` against a local stand-in for the Hugging Face hub on 127.0.0.1, serving the
@@ -33,14 +35,18 @@ import Testing
                     let data = try Data(contentsOf: self.directory.appendingPathComponent(path))
                     if path == "model.safetensors" {
                         let sha = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-                        entries.append(["type": "file", "path": path, "size": data.count, "oid": "ignored",
-                                        "lfs": ["oid": self.corruptChecksum ? String(repeating: "0", count: 64) : sha, "size": data.count]])
+                        entries.append([
+                            "type": "file", "path": path, "size": data.count, "oid": "ignored",
+                            "lfs": ["oid": self.corruptChecksum ? String(repeating: "0", count: 64) : sha, "size": data.count],
+                        ])
                     } else {
                         var hasher = Insecure.SHA1()
                         hasher.update(data: Data("blob \(data.count)\0".utf8))
                         hasher.update(data: data)
-                        entries.append(["type": "file", "path": path, "size": data.count,
-                                        "oid": hasher.finalize().map { String(format: "%02x", $0) }.joined()])
+                        entries.append([
+                            "type": "file", "path": path, "size": data.count,
+                            "oid": hasher.finalize().map { String(format: "%02x", $0) }.joined(),
+                        ])
                     }
                 }
                 // A duplicate the fetcher must skip.
@@ -55,9 +61,10 @@ import Testing
                 }
                 if let range = request.headers[.range], range.hasPrefix("bytes="), let start = Int(range.dropFirst(6).dropLast()) {
                     self.rangeRequests.withLock { $0.append("\(path) \(range)") }
-                    return Response(status: .partialContent,
-                                    headers: [.contentRange: "bytes \(start)-\(data.count - 1)/\(data.count)"],
-                                    body: .init(byteBuffer: ByteBuffer(bytes: data[start...])))
+                    return Response(
+                        status: .partialContent,
+                        headers: [.contentRange: "bytes \(start)-\(data.count - 1)/\(data.count)"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data[start...])))
                 }
                 return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: data)))
             }
@@ -81,17 +88,19 @@ import Testing
     @Test func fetchesAVerifiedDirectoryThatLoadsAndEmbeds() async throws {
         let root = try temporaryRoot()
         defer { try? FileManager.default.removeItem(at: root) }
-        let hub = Hub(directory: TestResources.tinyBert)
+        let hub = Hub(directory: Fixtures.tinyBert)
         try await withHub(hub) { endpoint in
             let installed = try await ModelFetcher(endpoint: endpoint).fetch(repository: "test/tiny-bert-cls-1024", into: root)
             #expect(installed.standardizedFileURL.path == root.appendingPathComponent("tiny-bert-cls-1024").standardizedFileURL.path)
             for file in try hub.files() {
-                #expect(FileManager.default.contentsEqual(atPath: installed.appendingPathComponent(file).path,
-                                                          andPath: TestResources.tinyBert.appendingPathComponent(file).path), "\(file)")
+                #expect(
+                    FileManager.default.contentsEqual(
+                        atPath: installed.appendingPathComponent(file).path,
+                        andPath: Fixtures.tinyBert.appendingPathComponent(file).path), "\(file)")
             }
             #expect(!FileManager.default.fileExists(atPath: installed.appendingPathComponent("onnx").path))
             #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent(".fetch-tiny-bert-cls-1024").path))
-            let fetched = try SentenceEmbedder(directory: installed), original = try SentenceEmbedder(directory: TestResources.tinyBert)
+            let fetched = try SentenceEmbedder(directory: installed), original = try SentenceEmbedder(directory: Fixtures.tinyBert)
             #expect(try fetched.embed("hello world") == original.embed("hello world"))
             // Installed already: refused without --force.
             await #expect(throws: ModelFetchError.alreadyInstalled(path: installed.path)) {
@@ -106,9 +115,9 @@ import Testing
         // What an interrupted run left: half of the weights in the staging folder.
         let staging = root.appendingPathComponent(".fetch-tiny-bert-cls-1024")
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-        let weights = try Data(contentsOf: TestResources.tinyBert.appendingPathComponent("model.safetensors"))
+        let weights = try Data(contentsOf: Fixtures.tinyBert.appendingPathComponent("model.safetensors"))
         try weights.prefix(weights.count / 2).write(to: staging.appendingPathComponent("model.safetensors.part"))
-        let hub = Hub(directory: TestResources.tinyBert)
+        let hub = Hub(directory: Fixtures.tinyBert)
         try await withHub(hub) { endpoint in
             let installed = try await ModelFetcher(endpoint: endpoint).fetch(repository: "test/tiny-bert-cls-1024", into: root)
             #expect(try Data(contentsOf: installed.appendingPathComponent("model.safetensors")) == weights)
@@ -119,7 +128,7 @@ import Testing
     @Test func aChecksumMismatchInstallsNothing() async throws {
         let root = try temporaryRoot()
         defer { try? FileManager.default.removeItem(at: root) }
-        try await withHub(Hub(directory: TestResources.tinyBert, corruptChecksum: true)) { endpoint in
+        try await withHub(Hub(directory: Fixtures.tinyBert, corruptChecksum: true)) { endpoint in
             do {
                 _ = try await ModelFetcher(endpoint: endpoint).fetch(repository: "test/tiny-bert-cls-1024", into: root)
                 Issue.record("a download with the wrong checksum was installed")
@@ -128,14 +137,16 @@ import Testing
             }
             #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("tiny-bert-cls-1024").path))
             // The bad file is gone, so a rerun downloads it again from scratch.
-            #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent(".fetch-tiny-bert-cls-1024/model.safetensors.part").path))
+            #expect(
+                !FileManager.default.fileExists(
+                    atPath: root.appendingPathComponent(".fetch-tiny-bert-cls-1024/model.safetensors.part").path))
         }
     }
 
     @Test func unknownRepositoryAndUnreachableHub() async throws {
         let root = try temporaryRoot()
         defer { try? FileManager.default.removeItem(at: root) }
-        try await withHub(Hub(directory: TestResources.tinyBert)) { endpoint in
+        try await withHub(Hub(directory: Fixtures.tinyBert)) { endpoint in
             await #expect(throws: ModelFetchError.repositoryNotFound("test/nope")) {
                 try await ModelFetcher(endpoint: endpoint).fetch(repository: "test/nope", into: root)
             }

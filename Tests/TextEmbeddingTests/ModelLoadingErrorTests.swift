@@ -1,14 +1,16 @@
 import Foundation
+import TestSupport
 import Testing
+
 @testable import TextEmbedding
 
 /// A model directory with a missing or damaged file is refused with a typed error that names it.
 @Suite struct ModelLoadingErrorTests {
     /// Copies the tiny fixture model into a temporary directory the test may damage.
     func copyOfTinyModel() throws -> URL {
-        let dir = try TestResources.temporaryDirectory()
+        let dir = try TemporaryDirectory().url
         let target = dir.appendingPathComponent("model")
-        try FileManager.default.copyItem(at: TestResources.tinyBert, to: target)
+        try FileManager.default.copyItem(at: Fixtures.tinyBert, to: target)
         // Fixture files are read-only; the copy must be writable.
         for file in try FileManager.default.subpathsOfDirectory(atPath: target.path) {
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: target.appendingPathComponent(file).path)
@@ -61,8 +63,11 @@ import Testing
         var config = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
         config["intermediate_size"] = 1024
         try JSONSerialization.data(withJSONObject: config).write(to: url)
-        #expect(throws: EmbeddingError.shapeMismatch(tensor: "encoder.layer.0.intermediate.dense.weight",
-                                                     expected: [1024, 1024], actual: [512, 1024])) {
+        #expect(
+            throws: EmbeddingError.shapeMismatch(
+                tensor: "encoder.layer.0.intermediate.dense.weight",
+                expected: [1024, 1024], actual: [512, 1024])
+        ) {
             try SentenceEmbedder(directory: model)
         }
     }
@@ -82,7 +87,7 @@ import Testing
     }
 
     @Test func textOverTheByteLimitIsRefused() throws {
-        let model = try SentenceEmbedder(directory: TestResources.tinyBert, options: .init(maxTextBytes: 100))
+        let model = try SentenceEmbedder(directory: Fixtures.tinyBert, options: .init(maxTextBytes: 100))
         #expect(throws: EmbeddingError.textTooLong(index: 1, bytes: 101, limit: 100)) {
             try model.embed(["short", String(repeating: "a", count: 101)])
         }

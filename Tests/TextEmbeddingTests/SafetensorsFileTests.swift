@@ -1,5 +1,7 @@
 import Foundation
+import TestSupport
 import Testing
+
 @testable import TextEmbedding
 
 /// The safetensors header is validated before any tensor is read: truncation, bad lengths, bad
@@ -7,7 +9,7 @@ import Testing
 @Suite struct SafetensorsFileTests {
     /// Builds a safetensors file from a header object and a data section.
     func write(header: [String: Any], data: [UInt8], rawHeader: Data? = nil) throws -> URL {
-        let dir = try TestResources.temporaryDirectory()
+        let dir = try TemporaryDirectory().url
         let url = dir.appendingPathComponent("model.safetensors")
         let json = try rawHeader ?? JSONSerialization.data(withJSONObject: header)
         var bytes = Data()
@@ -37,13 +39,16 @@ import Testing
 
     @Test func readsF32F16AndBF16() throws {
         let f16: [UInt8] = [Float16(1.5), Float16(-2)].flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
-        let bf16: [UInt8] = [Float(3.0), Float(-0.5)].flatMap { v in withUnsafeBytes(of: UInt16(v.bitPattern >> 16).littleEndian) { Array($0) } }
-        let url = try write(header: [
-            "a": ["dtype": "F32", "shape": [2], "data_offsets": [0, 8]],
-            "b": ["dtype": "F16", "shape": [2], "data_offsets": [8, 12]],
-            "c": ["dtype": "BF16", "shape": [1, 2], "data_offsets": [12, 16]],
-            "__metadata__": ["format": "pt"],
-        ], data: floatBytes([0.25, 7]) + f16 + bf16)
+        let bf16: [UInt8] = [Float(3.0), Float(-0.5)].flatMap { v in
+            withUnsafeBytes(of: UInt16(v.bitPattern >> 16).littleEndian) { Array($0) }
+        }
+        let url = try write(
+            header: [
+                "a": ["dtype": "F32", "shape": [2], "data_offsets": [0, 8]],
+                "b": ["dtype": "F16", "shape": [2], "data_offsets": [8, 12]],
+                "c": ["dtype": "BF16", "shape": [1, 2], "data_offsets": [12, 16]],
+                "__metadata__": ["format": "pt"],
+            ], data: floatBytes([0.25, 7]) + f16 + bf16)
         let file = try SafetensorsFile(url: url)
         #expect(try file.floats("a") == [0.25, 7])
         #expect(try file.floats("b") == [1.5, -2])
@@ -57,13 +62,13 @@ import Testing
     }
 
     @Test func fileShorterThanTheLengthPrefix() throws {
-        let url = try TestResources.temporaryDirectory().appendingPathComponent("model.safetensors")
+        let url = try TemporaryDirectory().url.appendingPathComponent("model.safetensors")
         try Data([1, 2, 3]).write(to: url)
         expectCorrupt(url, containing: "fewer than the 8-byte header")
     }
 
     @Test func headerLengthPastTheEnd() throws {
-        let url = try TestResources.temporaryDirectory().appendingPathComponent("model.safetensors")
+        let url = try TemporaryDirectory().url.appendingPathComponent("model.safetensors")
         var bytes = Data()
         var length = UInt64(1000).littleEndian
         bytes.append(Data(bytes: &length, count: 8))
@@ -88,10 +93,11 @@ import Testing
     }
 
     @Test func overlappingTensors() throws {
-        let url = try write(header: [
-            "a": ["dtype": "F32", "shape": [2], "data_offsets": [0, 8]],
-            "b": ["dtype": "F32", "shape": [2], "data_offsets": [4, 12]],
-        ], data: floatBytes([1, 2, 3]))
+        let url = try write(
+            header: [
+                "a": ["dtype": "F32", "shape": [2], "data_offsets": [0, 8]],
+                "b": ["dtype": "F32", "shape": [2], "data_offsets": [4, 12]],
+            ], data: floatBytes([1, 2, 3]))
         expectCorrupt(url, containing: "overlap")
     }
 
@@ -115,14 +121,14 @@ import Testing
 
     @Test func corruptWeightsInAModelDirectoryAreReportedOnLoad() throws {
         // A model directory whose weights were cut short by an interrupted download.
-        let dir = try TestResources.temporaryDirectory()
+        let dir = try TemporaryDirectory().url
         defer { try? FileManager.default.removeItem(at: dir) }
         let model = dir.appendingPathComponent("model")
         try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
         for name in ["config.json", "tokenizer.json", "modules.json", "config_sentence_transformers.json", "sentence_bert_config.json"] {
-            try FileManager.default.copyItem(at: TestResources.tinyBert.appendingPathComponent(name), to: model.appendingPathComponent(name))
+            try FileManager.default.copyItem(at: Fixtures.tinyBert.appendingPathComponent(name), to: model.appendingPathComponent(name))
         }
-        let weights = try Data(contentsOf: TestResources.tinyBert.appendingPathComponent("model.safetensors"))
+        let weights = try Data(contentsOf: Fixtures.tinyBert.appendingPathComponent("model.safetensors"))
         try weights.prefix(weights.count / 2).write(to: model.appendingPathComponent("model.safetensors"))
         do {
             _ = try SentenceEmbedder(directory: model)

@@ -1,9 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
+
 @testable import TextEmbedding
 
 /// The 1024-dim path with CLS pooling, float16 weights and a bge-style query prompt, against
-/// PyTorch's outputs for a small random BERT (../shared/fixtures/tiny-bert-cls-1024).
+/// PyTorch's outputs for a small random BERT (Tests/TestSupport/Fixtures/tiny-bert-cls-1024).
 @Suite struct TinyBertCLSTests {
     struct Case { var text: String; var ids: [Int32]; var embedding: [Float] }
 
@@ -12,12 +14,13 @@ import Testing
     let queries: [Case]
 
     init() throws {
-        model = try SentenceEmbedder(directory: TestResources.tinyBert)
-        let root = try TestResources.json(TestResources.tinyBert.appendingPathComponent("reference.json"))
+        model = try SentenceEmbedder(directory: Fixtures.tinyBert)
+        let root = try Fixtures.json(Fixtures.tinyBert.appendingPathComponent("reference.json"))
         func cases(_ key: String) -> [Case] {
             (root[key] as! [[String: Any]]).map {
-                Case(text: $0["text"] as! String, ids: ($0["input_ids"] as! [Int]).map(Int32.init),
-                     embedding: ($0["embedding"] as! [Double]).map(Float.init))
+                Case(
+                    text: $0["text"] as! String, ids: ($0["input_ids"] as! [Int]).map(Int32.init),
+                    embedding: ($0["embedding"] as! [Double]).map(Float.init))
             }
         }
         passages = cases("passages")

@@ -1,6 +1,7 @@
 import CKernels
 import Foundation
 import Testing
+
 @testable import VectorSearch
 
 /// Deterministic pseudo-random numbers for reproducible test data.
@@ -123,21 +124,27 @@ func bruteForce(_ vectors: [(id: String, vector: [Float])], query: [Float], k: I
         let index = VectorIndex(column: column)
         var vectors = (0..<1500).map { (id: "r\($0)", vector: random.unitVector(64)) }
         try index.upsert(vectors.map { ($0.id, "a", $0.vector) })
-        // Remove every third, then upsert every fifth (re-adding removed ones), move one away.
-        for i in stride(from: 0, to: 1500, by: 3) { index.remove(episodeID: "r\(i)") }
+        // Remove every third, then upsert every fifth (re-adding removed ones); the same id in
+        // another agent is another episode.
+        for i in stride(from: 0, to: 1500, by: 3) { index.remove(agentID: "a", episodeID: "r\(i)") }
         for i in stride(from: 1, to: 1500, by: 5) {
             let v = random.unitVector(64)
             try index.upsert(episodeID: "r\(i)", agentID: "a", vector: v)
             vectors[i].vector = v
         }
         try index.upsert(episodeID: "r2", agentID: "b", vector: vectors[2].vector)
-        let remaining = vectors.enumerated().filter { ($0.offset % 3 != 0 || $0.offset % 5 == 1) && $0.offset != 2 }.map(\.element)
+        let remaining = vectors.enumerated().filter { $0.offset % 3 != 0 || $0.offset % 5 == 1 }.map(\.element)
         #expect(index.count(agentID: "a") == remaining.count)
         #expect(index.count(agentID: "b") == 1)
-        #expect(index.vector(episodeID: "r4") == vectors[4].vector)
-        #expect(index.vector(episodeID: "r3") == nil)
+        #expect(index.vector(agentID: "a", episodeID: "r4") == vectors[4].vector)
+        #expect(index.vector(agentID: "a", episodeID: "r3") == nil)
+        #expect(index.vector(agentID: "b", episodeID: "r2") == vectors[2].vector)
+        #expect(!index.remove(agentID: "b", episodeID: "r4"))
         let query = random.unitVector(64)
         #expect(try index.search(query, agentID: "a", topK: 50).map(\.episodeID) == bruteForce(remaining, query: query, k: 50).map(\.0))
+        // Forgetting an agent empties its partition and nothing else.
+        #expect(index.removeAgent("b") == 1)
+        #expect(index.count(agentID: "b") == 0 && index.count(agentID: "a") == remaining.count)
     }
 
     @Test func dimensionAndNaNAreTypedErrors() throws {
@@ -214,8 +221,9 @@ struct QuantizedRows {
     func candidates(_ query: [Int8], _ q: VectorKernels.Quantized, queryNorm: Float, slack: Float, k: Int) -> [Int] {
         var kept = [Int32](repeating: 0, count: count)
         var uppers = [Float](repeating: 0, count: count)
-        let n = ek_scan_candidates(codes, count, dim, query, bounds, q.scale, queryNorm,
-                                   q.residualNorm, slack, k, &kept, &uppers)
+        let n = ek_scan_candidates(
+            codes, count, dim, query, bounds, q.scale, queryNorm,
+            q.residualNorm, slack, k, &kept, &uppers)
         return n < 0 ? [Int(n)] : kept[0..<n].map { Int($0) }
     }
 }

@@ -1,4 +1,4 @@
-import EpisodeStore
+import EpisodicMemory
 import Foundation
 import GRDB
 import Testing
@@ -10,12 +10,19 @@ import VectorSearch
     static let dimension = 8
 
     /// A store with an 8-dimensional fast column and lines to import with explicit vectors.
-    func prepare(_ directory: URL, lines count: Int, prefix: String, seed: UInt64) throws -> (db: String, file: URL, vectors: [(id: String, vector: [Float])]) {
+    func prepare(_ directory: URL, lines count: Int, prefix: String, seed: UInt64) throws -> (
+        db: String, file: URL, vectors: [(id: String, vector: [Float])]
+    ) {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let db = directory.appendingPathComponent("shared.sqlite").path
         if !FileManager.default.fileExists(atPath: db) {
-            _ = try SQLiteEpisodeStore(path: db, configuration: .init(columns: [
-                VectorColumn(name: "vector_fastembed", role: .fast, dimension: Self.dimension, modelID: "test")], createIfMissing: true))
+            let store = try SQLiteEpisodeStore(
+                path: db,
+                configuration: .init(
+                    columns: [
+                        VectorColumn(name: "vector_fastembed", role: .fast, dimension: Self.dimension, modelID: "test")
+                    ], createIfMissing: true))
+            _ = store
         }
         var state = seed
         var vectors: [(id: String, vector: [Float])] = []
@@ -27,7 +34,8 @@ import VectorSearch
             }
             let id = "\(prefix)-\(i)"
             vectors.append((id, v))
-            text += #"{"id": "\#(id)", "agent_id": "agent", "content": "episode \#(i)", "vectors": {"vector_fastembed": [\#(v.map { "\($0)" }.joined(separator: ","))]}}"#
+            text +=
+                #"{"id": "\#(id)", "agent_id": "agent", "content": "episode \#(i)", "vectors": {"vector_fastembed": [\#(v.map { "\($0)" }.joined(separator: ","))]}}"#
             text += "\n"
         }
         let file = directory.appendingPathComponent("\(prefix).jsonl")
@@ -40,7 +48,7 @@ import VectorSearch
             .sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }.prefix(k).map(\.id)
     }
 
-    @Test func aChildProcessImportsWhileThisProcessReadsAndWrites() throws {
+    @Test func aChildProcessImportsWhileThisProcessReadsAndWrites() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("episodic-2p-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (db, file, childVectors) = try prepare(directory, lines: 6000, prefix: "child", seed: 1)
@@ -59,9 +67,9 @@ import VectorSearch
         while child.isRunning || searches < 5 {
             let i = mine.count
             let v = (0..<Self.dimension).map { Float(($0 * 7 + i * 3) % 11) / 11 }
-            try store.add(Episode(id: "parent-\(i)", agentID: "agent", content: "mine \(i)"), vectors: ["vector_fastembed": v])
+            try await store.add(Episode(id: "parent-\(i)", agentID: "agent", content: "mine \(i)"), vectors: ["vector_fastembed": v])
             mine.append(("parent-\(i)", v))
-            let hits = try store.similaritySearch(vector: query, column: "vector_fastembed", topK: 20, agentID: "agent")
+            let hits = try await store.similaritySearch(vector: query, column: "vector_fastembed", topK: 20, agentID: "agent")
             let available = try store.index(column: "vector_fastembed").count(agentID: "agent")
             #expect(hits.count == min(20, available))
             searches += 1
@@ -70,13 +78,14 @@ import VectorSearch
         #expect(child.terminationStatus == 0)
         // Everything either process wrote is visible here, and search is exact over all of it.
         let all = childVectors + mine
-        #expect(try store.stats().episodes == all.count)
-        #expect(try store.similaritySearch(vector: query, column: "vector_fastembed", topK: 100, agentID: "agent").map(\.episodeID)
+        #expect(try await store.stats().episodes == all.count)
+        #expect(
+            try await store.similaritySearch(vector: query, column: "vector_fastembed", topK: 100, agentID: "agent").map(\.episodeID)
                 == bruteForce(all, query, 100))
         #expect(searches >= 5)
     }
 
-    @Test func sigkillInTheMiddleOfABulkImportLosesNoCommittedEpisode() throws {
+    @Test func sigkillInTheMiddleOfABulkImportLosesNoCommittedEpisode() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("episodic-kill-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let total = 40_000
@@ -108,7 +117,7 @@ import VectorSearch
         // The database opens, passes integrity_check, and holds whole batches only: a prefix of
         // the file at least as long as what the child reported committed.
         let queue = try DatabaseQueue(path: db)
-        let (integrity, ids) = try queue.read { db in
+        let (integrity, ids) = try await queue.read { db in
             (try String.fetchAll(db, sql: "PRAGMA integrity_check"), try String.fetchAll(db, sql: "SELECT id FROM episodes"))
         }
         try queue.close()
@@ -118,7 +127,8 @@ import VectorSearch
         #expect(Set(ids) == Set(vectors.prefix(ids.count).map(\.id)))
         let store = try SQLiteEpisodeStore(path: db)
         let query: [Float] = [0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3]
-        #expect(try store.similaritySearch(vector: query, column: "vector_fastembed", topK: 50, agentID: "agent").map(\.episodeID)
+        #expect(
+            try await store.similaritySearch(vector: query, column: "vector_fastembed", topK: 50, agentID: "agent").map(\.episodeID)
                 == bruteForce(Array(vectors.prefix(ids.count)), query, 50))
     }
 }

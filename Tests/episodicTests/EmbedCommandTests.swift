@@ -5,11 +5,11 @@ import Testing
 @Suite struct EmbedCommandTests {
     @Test func embedsEachLineKeepingTheID() throws {
         let input = """
-        {"id": 1, "text": "The agent booked a flight to Lisbon."}
-        {"id": "b-2", "text": "The user prefers window seats."}
+            {"id": 1, "text": "The agent booked a flight to Lisbon."}
+            {"id": "b-2", "text": "The user prefers window seats."}
 
-        {"id": {"n": 3}, "text": ""}
-        """
+            {"id": {"n": 3}, "text": ""}
+            """
         let result = try CLIRunner.run(["embed"], stdin: input)
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
@@ -36,17 +36,19 @@ import Testing
 
     @Test func badLinesAreReportedByNumberAndNothingIsPrinted() throws {
         let input = """
-        {"id": 1, "text": "fine"}
-        not json
-        {"id": 3}
-        {"text": "no id"}
-        {"id": 5, "text": 42}
-        """
+            {"id": 1, "text": "fine"}
+            not json
+            {"id": 3}
+            {"text": "no id"}
+            {"id": 5, "text": 42}
+            """
         let result = try CLIRunner.run(["embed"], stdin: input)
         #expect(result.status == 65)
         #expect(result.stdout.isEmpty)
-        for fragment in ["line 2: not a JSON object", "line 3: \"text\" is missing", "line 4: \"id\" is missing",
-                         "line 5: \"text\" is missing or not a string"] {
+        for fragment in [
+            "line 2: not a JSON object", "line 3: \"text\" is missing", "line 4: \"id\" is missing",
+            "line 5: \"text\" is missing or not a string",
+        ] {
             #expect(result.stderr.contains(fragment), "\(result.stderr)")
         }
     }
@@ -67,8 +69,11 @@ import Testing
         process.standardError = err
         process.standardOutput = Pipe()
         try process.run()
-        input.fileHandleForWriting.write(Data([0x7B, 0x22, 0x69, 0x64, 0x22, 0x3A, 0x31, 0x2C, 0x22, 0x74, 0x65, 0x78, 0x74,
-                                               0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D, 0x0A]))
+        input.fileHandleForWriting.write(
+            Data([
+                0x7B, 0x22, 0x69, 0x64, 0x22, 0x3A, 0x31, 0x2C, 0x22, 0x74, 0x65, 0x78, 0x74,
+                0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D, 0x0A,
+            ]))
         try input.fileHandleForWriting.close()
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()

@@ -1,9 +1,10 @@
-import EpisodeStore
+import EpisodicMemory
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// `episodic serve` as a process: it prints its address, answers, and on SIGTERM lets the
 /// request in flight finish before exiting cleanly.
@@ -34,9 +35,12 @@ import Testing
         #expect(base.hasPrefix("http://127.0.0.1:"))
 
         // A batch that takes a few seconds to embed with both models.
-        let episodes = (0..<96).map { ["content": "Episode \($0): the agent reviewed ticket \(1000 + $0) about the checkout page and replied to the customer."] }
+        let episodes = (0..<96).map {
+            ["content": "Episode \($0): the agent reviewed ticket \(1000 + $0) about the checkout page and replied to the customer."]
+        }
         var request = URLRequest(url: URL(string: "\(base)/agents/a/episodes")!)
         request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = try JSONSerialization.data(withJSONObject: ["episodes": episodes])
         request.timeoutInterval = 300
         let inFlight = Task { try await URLSession.shared.data(for: request) }
@@ -57,9 +61,9 @@ import Testing
         server.waitUntilExit()
         #expect(server.terminationReason == .exit && server.terminationStatus == 0)
         // Everything acknowledged is in the store, with both vectors.
-        let store = try SQLiteEpisodeStore(path: db)
-        #expect(try store.episodeCount() == 96)
-        #expect(try store.vectorCount(column: "vector") == 96 && store.vectorCount(column: "vector_fastembed") == 96)
+        let stats = try await EpisodicMemory.open(db).stats()
+        #expect(stats.episodes == 96)
+        #expect(stats.columns.map(\.vectors) == [96, 96])
         // And the server is gone: new connections are refused.
         var probe = URLRequest(url: URL(string: "\(base)/health")!)
         probe.timeoutInterval = 5

@@ -1,4 +1,4 @@
-import EpisodeStore
+import EpisodicMemory
 import Foundation
 import GRDB
 import Testing
@@ -26,7 +26,9 @@ import VectorSearch
         #expect(created.stdout.contains("vector: quality, 768 dimensions"))
         #expect(try run(["init"]).status == 65) // never overwrites a store
 
-        let added = try run(["add", "--agent", "planner", "--text", "Booked the flight to Lisbon for Friday", "--metadata", #"{"tool": "flights"}"#])
+        let added = try run([
+            "add", "--agent", "planner", "--text", "Booked the flight to Lisbon for Friday", "--metadata", #"{"tool": "flights"}"#,
+        ])
         #expect(added.status == 0, "\(added.stderr)")
         let id = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try run(["add", "--agent", "planner", "--text", "Paid the electricity bill"]).status == 0)
@@ -34,21 +36,25 @@ import VectorSearch
 
         let search = try run(["search", "--agent", "planner", "--query", "travel to Portugal", "--top-k", "5", "--json"])
         #expect(search.status == 0, "\(search.stderr)")
-        let results = try #require((try JSONSerialization.jsonObject(with: Data(search.stdout.utf8)) as? [String: Any])?["results"] as? [[String: Any]])
+        let results = try #require(
+            (try JSONSerialization.jsonObject(with: Data(search.stdout.utf8)) as? [String: Any])?["results"] as? [[String: Any]])
         #expect(results.count == 2)
         #expect(results.first?["episode_id"] as? String == id)
 
-        let get = try run(["get", id])
+        let get = try run(["get", "--agent", "planner", id])
         let episode = try #require(try JSONSerialization.jsonObject(with: Data(get.stdout.utf8)) as? [String: Any])
         #expect(episode["content"] as? String == "Booked the flight to Lisbon for Friday")
         #expect(episode["fastembed_cached"] as? Bool == true)
-        #expect(episode["embedding_cached"] as? Bool == true)  // quality vector computed in the same add
+        #expect(episode["embedding_cached"] as? Bool == true) // quality vector computed in the same add
         #expect((episode["metadata"] as? [String: Any])?["tool"] as? String == "flights")
 
         #expect(try run(["search", "--agent", "nobody", "--query", "x"]).status == 66)
-        #expect(try run(["delete", id]).status == 0)
-        #expect(try run(["get", id]).status == 66)
-        #expect(try run(["delete", id]).status == 66)
+        // Another agent's id is unknown to this agent.
+        #expect(try run(["get", "--agent", "other", id]).status == 66)
+        #expect(try run(["delete", "--agent", "other", id]).status == 66)
+        #expect(try run(["delete", "--agent", "planner", id]).status == 0)
+        #expect(try run(["get", "--agent", "planner", id]).status == 66)
+        #expect(try run(["delete", "--agent", "planner", id]).status == 66)
         let stats = try run(["stats", "--json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
         #expect(object["episodes"] as? Int == 1)
@@ -67,7 +73,7 @@ import VectorSearch
         #expect(wrong.stderr.contains("column vector_fastembed holds 4-dimensional vectors, got 3 values"))
     }
 
-    @Test func importReportsBadLinesByNumberAndStoresTheRest() throws {
+    @Test func importReportsBadLinesByNumberAndStoresTheRest() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         #expect(try run(["init", "--fast-model", "tiny", "--fast-dim", "4", "--quality-model", "tinyq", "--quality-dim", "6"]).status == 0)
         let lines = [
@@ -87,20 +93,23 @@ import VectorSearch
         try Data(lines.joined(separator: "\n").utf8).write(to: file)
         let result = try run(["import", file.path, "--batch-size", "2"])
         #expect(result.status == 65)
-        for fragment in ["line 2: column vector_fastembed holds 4-dimensional vectors, got 3 values",
-                         "line 3: not a JSON object", "line 4: episode a3: content is empty",
-                         "line 6: id a1 appears earlier in the file", "line 7: not a JSON object",
-                         "line 8: no vector column named embedding", "line 9: unknown field \"colour\""] {
+        for fragment in [
+            "line 2: column vector_fastembed holds 4-dimensional vectors, got 3 values",
+            "line 3: invalid JSON at byte 0", "line 4: episode a3: content is empty",
+            "line 6: id a1 of agent a appears earlier in the file", "line 7: invalid JSON at byte",
+            "line 8: no vector column named embedding", "line 9: unknown field \"colour\"",
+        ] {
             #expect(result.stderr.contains(fragment), "missing \(fragment) in \(result.stderr)")
         }
         #expect(result.stdout.contains("imported 3 episodes"))
-        let store = try SQLiteEpisodeStore(path: db)
-        #expect(try store.agentEpisodeCounts() == ["a": 2, "b": 1])
-        let a4 = try #require(try store.episode(id: "a4"))
-        #expect(a4.summary == "4" && a4.metadata == ["n": .number(4)] && a4.embeddingCached && a4.fastembedCached)
-        #expect(a4.createdAt == ISO8601DateFormatter().date(from: "2024-05-01T10:00:00Z"))
-        let a8 = try store.episode(id: "a8")
-        #expect(a8?.createdAt == Date(timeIntervalSince1970: 1_700_000_000))
+        let memory = try await EpisodicMemory.open(db)
+        #expect(try await memory.agentEpisodeCounts() == ["a": 2, "b": 1])
+        let a4 = try await memory.episode(agentID: "a", id: "a4")
+        #expect(a4.summary == "4" && a4.metadata == ["n": 4] && a4.embeddingCached && a4.fastembedCached)
+        #expect(a4.createdAt == (try EpisodeTime.parse(rfc3339: "2024-05-01T10:00:00Z")))
+        let a8 = try await memory.episode(agentID: "b", id: "a8")
+        #expect(a8.createdAt == Date(timeIntervalSince1970: 1_700_000_000))
+        await memory.close()
         // Importing the same file again: every line is now a duplicate (or still bad).
         let again = try run(["import", file.path])
         #expect(again.status == 65 && again.stderr.contains("line 1: an episode with id a1 already exists"))
@@ -111,9 +120,9 @@ import VectorSearch
         #expect(try run(["init", "--fast-model", "tiny", "--fast-dim", "4", "--quality-model", "tinyq", "--quality-dim", "6"]).status == 0)
         let down = try run(["migrate", "--to", "v1_initial_schema"])
         #expect(down.status == 0 && down.stdout.contains("→ v1_initial_schema"))
-        #expect(try StoreSchema.appliedMigrations(path: db) == ["v1_initial_schema"])
+        #expect(try SQLiteEpisodeStore.appliedMigrations(path: db) == ["v1_initial_schema"])
         let up = try run(["migrate"])
-        #expect(up.status == 0 && up.stdout.contains("→ \(StoreSchema.latest)"))
+        #expect(up.status == 0 && up.stdout.contains("→ \(SQLiteSchema.latest)"))
         #expect(try run(["migrate", "--to", "v9"]).status == 65)
     }
 }
@@ -171,7 +180,7 @@ import VectorSearch
         #expect(added.status == 0, "\(added.stderr)")
         let retrieved = try run(["retrieve", "--agent", "a", "--query", "flight"])
         #expect(retrieved.status == 0, "\(retrieved.stderr)")
-        #expect(retrieved.stdout.contains("coarse fallback: the model of column vector is unavailable"))
+        #expect(retrieved.stdout.contains("coarse fallback: the model of column vector is unavailable"), "\(retrieved.stdout)")
         #expect(retrieved.stdout.contains("[coarse_fallback] Booked the flight to Lisbon"))
         #expect(try run(["backfill", "--column", "quality"]).status == 69)
     }

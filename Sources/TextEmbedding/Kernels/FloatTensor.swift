@@ -10,18 +10,7 @@ final class FloatTensor: @unchecked Sendable {
         values.withUnsafeBufferPointer { pointer.initialize(from: $0.baseAddress!, count: count) }
     }
 
-    /// The transpose of a row-major `rows × cols` matrix.
-    init(transposing values: [Float], rows: Int, cols: Int) {
-        precondition(values.count == rows * cols)
-        count = values.count
-        pointer = .allocate(capacity: max(count, 1))
-        for r in 0..<rows {
-            for c in 0..<cols { pointer[c * rows + r] = values[r * cols + c] }
-        }
-    }
-
     deinit { pointer.deallocate() }
 
     var readPointer: UnsafePointer<Float> { UnsafePointer(pointer) }
 }
-

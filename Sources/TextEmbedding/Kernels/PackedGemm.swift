@@ -8,8 +8,8 @@ import CKernels
 /// of the time: measured here at M = 30, K = 384, N = 1536, OpenBLAS reaches 50–62 GFLOP/s and
 /// this kernel 81–85 (at M = 240: 86 vs 93). OpenBLAS has no packed-weight API.
 final class PackedMatrix: @unchecked Sendable {
-    let rows: Int      // K
-    let columns: Int   // N
+    let rows: Int // K
+    let columns: Int // N
     let data: UnsafeMutablePointer<Float>
 
     var panels: Int { PackedGemm.panelCount(columns) }
@@ -43,8 +43,10 @@ enum PackedGemm {
     static func packedCount(k: Int, n: Int) -> Int { panelCount(n) * k * panelWidth }
 
     /// Packs B[k × n], element (i, j) at `source[i * rowStride + j * columnStride]`.
-    static func pack(_ source: UnsafePointer<Float>, k: Int, n: Int, rowStride: Int, columnStride: Int,
-                     into packed: UnsafeMutablePointer<Float>) {
+    static func pack(
+        _ source: UnsafePointer<Float>, k: Int, n: Int, rowStride: Int, columnStride: Int,
+        into packed: UnsafeMutablePointer<Float>
+    ) {
         for panel in 0..<panelCount(n) {
             let out = packed + panel * k * panelWidth
             let first = panel * panelWidth
@@ -58,8 +60,10 @@ enum PackedGemm {
         }
     }
 
-    static func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedMatrix, bias: UnsafePointer<Float>?,
-                         c: UnsafeMutablePointer<Float>, ldc: Int, panels: Range<Int>? = nil) {
+    static func multiply(
+        m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedMatrix, bias: UnsafePointer<Float>?,
+        c: UnsafeMutablePointer<Float>, ldc: Int, panels: Range<Int>? = nil
+    ) {
         multiply(m: m, a: a, lda: lda, packed: b.data, k: b.rows, n: b.columns, bias: bias, c: c, ldc: ldc, panels: panels)
     }
 
@@ -69,8 +73,10 @@ enum PackedGemm {
 
     /// C[m × N] = A[m × K] · B + bias, rows of A `lda` apart and rows of C `ldc` apart.
     /// `panels` restricts the work to a range of 16-column panels (for splitting across threads).
-    static func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, packed b: UnsafePointer<Float>, k: Int, n: Int,
-                         bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int, panels: Range<Int>? = nil) {
+    static func multiply(
+        m: Int, a: UnsafePointer<Float>, lda: Int, packed b: UnsafePointer<Float>, k: Int, n: Int,
+        bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int, panels: Range<Int>? = nil
+    ) {
         let blockRows = max(6, l2Budget / max(1, k * MemoryLayout<Float>.size) / 6 * 6)
         var blockStart = 0
         while blockStart < m {
@@ -82,9 +88,11 @@ enum PackedGemm {
         }
     }
 
-    private static func multiplyPanel(_ panel: Int, rows: Range<Int>, a: UnsafePointer<Float>, lda: Int,
-                                      b: UnsafePointer<Float>, k: Int, n: Int,
-                                      bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    private static func multiplyPanel(
+        _ panel: Int, rows: Range<Int>, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, k: Int, n: Int,
+        bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         let bp = b + panel * k * panelWidth
         let column = panel * panelWidth
         let width = min(panelWidth, n - column)
@@ -111,8 +119,9 @@ enum PackedGemm {
         while row < rows.upperBound {
             let step = step(rows.upperBound - row)
             let aRow = a + row * lda
-            let prefetch = Prefetch(start: bp + 2 * k * panelWidth + min(pass * share, k) * panelWidth,
-                                    lines: max(0, min(share, k - pass * share)), every: max(1, passes))
+            let prefetch = Prefetch(
+                start: bp + 2 * k * panelWidth + min(pass * share, k) * panelWidth,
+                lines: max(0, min(share, k - pass * share)), every: max(1, passes))
             if step >= 4 { pass += 1 }
             if width == 16 {
                 kernel(step, k, aRow, lda, bp, bias0, bias1, c + row * ldc + column, ldc, prefetch)
@@ -147,8 +156,10 @@ enum PackedGemm {
     }
 
     @inline(__always)
-    private static func kernel(_ rows: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                               _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ prefetch: Prefetch) {
+    private static func kernel(
+        _ rows: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+        _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ prefetch: Prefetch
+    ) {
         switch rows {
         case 6: kernel6(k, a, lda, b, bias0, bias1, c, ldc, prefetch)
         case 4: kernel4(k, a, lda, b, bias0, bias1, c, ldc, prefetch)
@@ -162,8 +173,10 @@ enum PackedGemm {
     }
 
     @inline(never)
-    static func kernel6(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                        _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ prefetch: Prefetch) {
+    static func kernel6(
+        _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+        _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ prefetch: Prefetch
+    ) {
         var c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1
         var c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1
         let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda
@@ -193,8 +206,10 @@ enum PackedGemm {
     }
 
     @inline(never)
-    static func kernel4(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                        _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ prefetch: Prefetch) {
+    static func kernel4(
+        _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+        _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ prefetch: Prefetch
+    ) {
         var c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1
         var c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1
         let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda
@@ -220,8 +235,10 @@ enum PackedGemm {
     /// keeps separate sums for even and odd k (8 chains for 2 rows, 8 for 1 row with 4 parities)
     /// to hide the FMA latency; three rows run as two plus one.
     @inline(never)
-    static func kernelSmall(_ rows: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                            _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    static func kernelSmall(
+        _ rows: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+        _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
         var row = 0
         if rows >= 2 {
             kernel2(k, a, lda, b, bias0, bias1, c, ldc)
@@ -231,8 +248,10 @@ enum PackedGemm {
     }
 
     @inline(__always)
-    static func kernel2(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                        _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    static func kernel2(
+        _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+        _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
         var c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1
         var d00 = V8(), d01 = V8(), d10 = V8(), d11 = V8()
         let a0 = a, a1 = a + lda
@@ -257,8 +276,10 @@ enum PackedGemm {
     }
 
     @inline(__always)
-    static func kernel1(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                        _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>) {
+    static func kernel1(
+        _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+        _ bias0: V8, _ bias1: V8, _ c: UnsafeMutablePointer<Float>
+    ) {
         var s0 = bias0, s1 = bias1, t0 = V8(), t1 = V8(), u0 = V8(), u1 = V8(), v0 = V8(), v1 = V8()
         var bp = b
         var kk = 0

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A few persistent threads that run the parallel parts of one forward pass (linear-layer
 /// panels, attention heads) together with the calling thread.
@@ -45,10 +46,12 @@ final class WorkerPool: @unchecked Sendable {
         for _ in 0..<self.extraThreads {
             var thread = pthread_t()
             let context = Unmanaged.passUnretained(self).toOpaque()
-            pthread_create(&thread, nil, { raw in
-                Unmanaged<WorkerPool>.fromOpaque(raw!).takeUnretainedValue().workerLoop()
-                return nil
-            }, context)
+            pthread_create(
+                &thread, nil,
+                { raw in
+                    Unmanaged<WorkerPool>.fromOpaque(raw!).takeUnretainedValue().workerLoop()
+                    return nil
+                }, context)
             threads.append(thread)
         }
     }
@@ -70,7 +73,8 @@ final class WorkerPool: @unchecked Sendable {
     /// returns when all calls have returned.
     func parallelFor(_ count: Int, _ body: (Int) -> Void) {
         guard count > 1, extraThreads > 0,
-              busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+        else {
             for i in 0..<count { body(i) }
             return
         }
@@ -118,7 +122,7 @@ final class WorkerPool: @unchecked Sendable {
             while generation.load(ordering: .acquiring) == seen && !stopping { pthread_cond_wait(wake, mutex) }
             if stopping { pthread_mutex_unlock(mutex); return }
             seen = generation.load(ordering: .acquiring)
-            runCurrentJob()  // unlocks the mutex
+            runCurrentJob() // unlocks the mutex
             active.subtract(1, ordering: .releasing)
         }
     }
@@ -128,7 +132,7 @@ final class WorkerPool: @unchecked Sendable {
     @inline(never)
     private func runCurrentJob() {
         guard let job = body else {
-            active.add(1, ordering: .relaxed)  // balanced by the caller of this function
+            active.add(1, ordering: .relaxed) // balanced by the caller of this function
             pthread_mutex_unlock(mutex)
             return
         }

@@ -9,7 +9,8 @@ struct BertEmbeddings: Sendable {
     static func load(_ file: SafetensorsFile, prefix: String, config c: TransformerConfig) throws -> BertEmbeddings {
         let h = c.hiddenSize
         let name = prefix + "embeddings."
-        let types: FloatTensor? = c.typeVocabSize > 0
+        let types: FloatTensor? =
+            c.typeVocabSize > 0
             ? FloatTensor(try file.floats(name + "token_type_embeddings.weight", shape: [c.typeVocabSize, h])) : nil
         return BertEmbeddings(
             words: FloatTensor(try file.floats(name + "word_embeddings.weight", shape: [c.vocabSize, h])),
@@ -45,24 +46,26 @@ struct BertModel: Sendable {
     let embeddings: BertEmbeddings
     let layers: [TransformerLayer]
 
-    static func load(_ file: SafetensorsFile, config c: TransformerConfig, backend: LinearBackend) throws -> BertModel {
+    static func load(_ file: SafetensorsFile, config c: TransformerConfig) throws -> BertModel {
         let prefix = ["", "bert.", "model."].first { file.tensors[$0 + "embeddings.word_embeddings.weight"] != nil } ?? ""
         let h = c.hiddenSize
         var layers: [TransformerLayer] = []
         for index in 0..<c.layerCount {
             let name = prefix + "encoder.layer.\(index)."
             func part(_ n: String) throws -> (weight: [Float], bias: [Float]) {
-                (try file.floats(name + "attention.self.\(n).weight", shape: [h, h]),
-                 try file.floats(name + "attention.self.\(n).bias", shape: [h]))
+                (
+                    try file.floats(name + "attention.self.\(n).weight", shape: [h, h]),
+                    try file.floats(name + "attention.self.\(n).bias", shape: [h])
+                )
             }
             let attention = SelfAttention(
-                qkv: .fused([try part("query"), try part("key"), try part("value")], in: h, backend: backend),
-                output: try .load(file, name + "attention.output.dense", in: h, out: h, backend: backend),
+                qkv: .fused([try part("query"), try part("key"), try part("value")], in: h),
+                output: try .load(file, name + "attention.output.dense", in: h, out: h),
                 norm: try .load(file, name + "attention.output.LayerNorm", size: h, eps: c.layerNormEps),
                 heads: c.headCount, headSize: c.headSize)
             let feedForward = FeedForward(
-                intermediate: try .load(file, name + "intermediate.dense", in: h, out: c.intermediateSize, backend: backend),
-                output: try .load(file, name + "output.dense", in: c.intermediateSize, out: h, backend: backend),
+                intermediate: try .load(file, name + "intermediate.dense", in: h, out: c.intermediateSize),
+                output: try .load(file, name + "output.dense", in: c.intermediateSize, out: h),
                 norm: try .load(file, name + "output.LayerNorm", size: h, eps: c.layerNormEps))
             layers.append(TransformerLayer(attention: attention, feedForward: feedForward))
         }

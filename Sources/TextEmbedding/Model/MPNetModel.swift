@@ -19,7 +19,8 @@ struct RelativePositionBias: Sendable {
         n = abs(n)
         let maxExact = half / 2
         if n < maxExact { return result + n }
-        let scaled = logf(Float(n) / Float(maxExact)) / Float(log(Double(maxDistance) / Double(maxExact)))
+        let scaled =
+            logf(Float(n) / Float(maxExact)) / Float(log(Double(maxDistance) / Double(maxExact)))
             * Float(half - maxExact)
         return result + min(maxExact + Int(scaled), half - 1)
     }
@@ -47,35 +48,40 @@ struct MPNetModel: Sendable {
     let layers: [TransformerLayer]
     let relativeBias: RelativePositionBias
 
-    static func load(_ file: SafetensorsFile, config c: TransformerConfig, backend: LinearBackend) throws -> MPNetModel {
+    static func load(_ file: SafetensorsFile, config c: TransformerConfig) throws -> MPNetModel {
         let prefix = ["", "mpnet.", "model."].first { file.tensors[$0 + "embeddings.word_embeddings.weight"] != nil } ?? ""
         let h = c.hiddenSize
         var layers: [TransformerLayer] = []
         for index in 0..<c.layerCount {
             let name = prefix + "encoder.layer.\(index)."
             func part(_ n: String) throws -> (weight: [Float], bias: [Float]) {
-                (try file.floats(name + "attention.attn.\(n).weight", shape: [h, h]),
-                 try file.floats(name + "attention.attn.\(n).bias", shape: [h]))
+                (
+                    try file.floats(name + "attention.attn.\(n).weight", shape: [h, h]),
+                    try file.floats(name + "attention.attn.\(n).bias", shape: [h])
+                )
             }
             let attention = SelfAttention(
-                qkv: .fused([try part("q"), try part("k"), try part("v")], in: h, backend: backend),
-                output: try .load(file, name + "attention.attn.o", in: h, out: h, backend: backend),
+                qkv: .fused([try part("q"), try part("k"), try part("v")], in: h),
+                output: try .load(file, name + "attention.attn.o", in: h, out: h),
                 norm: try .load(file, name + "attention.LayerNorm", size: h, eps: c.layerNormEps),
                 heads: c.headCount, headSize: c.headSize)
             let feedForward = FeedForward(
-                intermediate: try .load(file, name + "intermediate.dense", in: h, out: c.intermediateSize, backend: backend),
-                output: try .load(file, name + "output.dense", in: c.intermediateSize, out: h, backend: backend),
+                intermediate: try .load(file, name + "intermediate.dense", in: h, out: c.intermediateSize),
+                output: try .load(file, name + "output.dense", in: c.intermediateSize, out: h),
                 norm: try .load(file, name + "output.LayerNorm", size: h, eps: c.layerNormEps))
             layers.append(TransformerLayer(attention: attention, feedForward: feedForward))
         }
         var embeddingConfig = c
         embeddingConfig.typeVocabSize = 0
         let bias = RelativePositionBias(
-            table: FloatTensor(try file.floats(prefix + "encoder.relative_attention_bias.weight",
-                                               shape: [c.relativeAttentionBuckets, c.headCount])),
+            table: FloatTensor(
+                try file.floats(
+                    prefix + "encoder.relative_attention_bias.weight",
+                    shape: [c.relativeAttentionBuckets, c.headCount])),
             buckets: c.relativeAttentionBuckets, heads: c.headCount)
-        return MPNetModel(config: c, embeddings: try .load(file, prefix: prefix, config: embeddingConfig),
-                          layers: layers, relativeBias: bias)
+        return MPNetModel(
+            config: c, embeddings: try .load(file, prefix: prefix, config: embeddingConfig),
+            layers: layers, relativeBias: bias)
     }
 
     func forward(_ tokens: PackedTokens, _ ws: Workspace, pool: WorkerPool) {

@@ -21,10 +21,12 @@ public enum ModelCatalog {
     static let bgeInstruction = "Represent this sentence for searching relevant passages: "
 
     public static let all: [KnownModel] = [
-        KnownModel(id: "sentence-transformers/all-MiniLM-L6-v2", dimension: 384, pooling: .mean, queryPrompt: "", bundled: true,
-                   sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
-        KnownModel(id: "sentence-transformers/all-mpnet-base-v2", dimension: 768, pooling: .mean, queryPrompt: "", bundled: true,
-                   sha256: "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"),
+        KnownModel(
+            id: "sentence-transformers/all-MiniLM-L6-v2", dimension: 384, pooling: .mean, queryPrompt: "", bundled: true,
+            sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
+        KnownModel(
+            id: "sentence-transformers/all-mpnet-base-v2", dimension: 768, pooling: .mean, queryPrompt: "", bundled: true,
+            sha256: "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"),
         KnownModel(id: "BAAI/bge-small-en-v1.5", dimension: 384, pooling: .cls, queryPrompt: bgeInstruction, bundled: false),
         KnownModel(id: "BAAI/bge-base-en-v1.5", dimension: 768, pooling: .cls, queryPrompt: bgeInstruction, bundled: false),
         KnownModel(id: "BAAI/bge-large-en-v1.5", dimension: 1024, pooling: .cls, queryPrompt: bgeInstruction, bundled: false),

@@ -73,9 +73,13 @@ public struct ModelDirectory: Sendable {
         var pooling = PoolingStrategy.mean
         var includePrompt = true
         if let poolingConfig = try optionalJSON(poolingPath + "/config.json") as? [String: Any] {
-            if poolingConfig["pooling_mode_cls_token"] as? Bool == true { pooling = .cls }
-            else if poolingConfig["pooling_mode_max_tokens"] as? Bool == true { pooling = .max }
-            else if poolingConfig["pooling_mode_mean_sqrt_len_tokens"] as? Bool == true { pooling = .meanSqrtLength }
+            if poolingConfig["pooling_mode_cls_token"] as? Bool == true {
+                pooling = .cls
+            } else if poolingConfig["pooling_mode_max_tokens"] as? Bool == true {
+                pooling = .max
+            } else if poolingConfig["pooling_mode_mean_sqrt_len_tokens"] as? Bool == true {
+                pooling = .meanSqrtLength
+            }
             if let dim = poolingConfig["word_embedding_dimension"] as? Int, dim != config.hiddenSize {
                 throw EmbeddingError.invalidConfiguration(
                     file: poolingPath + "/config.json",
@@ -90,7 +94,8 @@ public struct ModelDirectory: Sendable {
         let positionLimit = config.maxPositionEmbeddings - (config.modelType == "mpnet" ? config.padTokenID + 1 : 0)
         let bert = try optionalJSON("sentence_bert_config.json") as? [String: Any]
         let tokenizerConfig = try optionalJSON("tokenizer_config.json") as? [String: Any]
-        var maxLength = bert?["max_seq_length"] as? Int
+        var maxLength =
+            bert?["max_seq_length"] as? Int
             ?? min(tokenizerConfig?["model_max_length"] as? Int ?? positionLimit, positionLimit)
         if maxLength > positionLimit { maxLength = positionLimit }
         guard maxLength >= 2 else {
@@ -105,8 +110,12 @@ public struct ModelDirectory: Sendable {
         passagePrompt = prompts["document"] ?? prompts["passage"] ?? ""
 
         let specials = try optionalJSON("special_tokens_map.json") as? [String: Any]
-        if let pad = specials?["pad_token"] as? String { padToken = pad }
-        else if let pad = (specials?["pad_token"] as? [String: Any])?["content"] as? String { padToken = pad }
-        else { padToken = nil }
+        if let pad = specials?["pad_token"] as? String {
+            padToken = pad
+        } else if let pad = (specials?["pad_token"] as? [String: Any])?["content"] as? String {
+            padToken = pad
+        } else {
+            padToken = nil
+        }
     }
 }

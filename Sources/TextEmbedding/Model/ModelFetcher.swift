@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// What can go wrong fetching a model from the Hugging Face hub.
@@ -16,14 +17,14 @@ public enum ModelFetchError: Error, Equatable, Sendable, CustomStringConvertible
 
     public var description: String {
         switch self {
-        case let .repositoryNotFound(repo): return "no model repository \(repo) on the hub (check the id, e.g. BAAI/bge-small-en-v1.5)"
-        case let .httpStatus(url, status): return "\(url) answered HTTP \(status)"
-        case let .network(url, reason): return "cannot reach \(url): \(reason) (offline? use scripts/setup.sh for the bundled models)"
-        case let .invalidListing(reason): return "the hub's file listing is not usable: \(reason)"
-        case let .noSafetensors(repo): return "\(repo) has no model.safetensors (only safetensors weights are supported)"
-        case let .checksumMismatch(file, expected, actual):
+        case .repositoryNotFound(let repo): return "no model repository \(repo) on the hub (check the id, e.g. BAAI/bge-small-en-v1.5)"
+        case .httpStatus(let url, let status): return "\(url) answered HTTP \(status)"
+        case .network(let url, let reason): return "cannot reach \(url): \(reason) (offline? use scripts/setup.sh for the bundled models)"
+        case .invalidListing(let reason): return "the hub's file listing is not usable: \(reason)"
+        case .noSafetensors(let repo): return "\(repo) has no model.safetensors (only safetensors weights are supported)"
+        case .checksumMismatch(let file, let expected, let actual):
             return "\(file): checksum \(actual) does not match the hub's \(expected); the download was discarded — rerun to fetch it again"
-        case let .alreadyInstalled(path): return "\(path) already exists (use --force to replace it)"
+        case .alreadyInstalled(let path): return "\(path) already exists (use --force to replace it)"
         }
     }
 }
@@ -39,8 +40,10 @@ public struct ModelFetcher: Sendable {
     /// Sent as a bearer token when set (gated models).
     public var token: String?
 
-    public init(endpoint: URL = URL(string: "https://huggingface.co")!, revision: String = "main",
-                token: String? = ProcessInfo.processInfo.environment["HF_TOKEN"]) {
+    public init(
+        endpoint: URL = URL(string: "https://huggingface.co")!, revision: String = "main",
+        token: String? = ProcessInfo.processInfo.environment["HF_TOKEN"]
+    ) {
         self.endpoint = endpoint
         self.revision = revision
         self.token = token
@@ -59,8 +62,10 @@ public struct ModelFetcher: Sendable {
     public typealias Progress = @Sendable (String, Int64, Int64) -> Void
 
     /// Fetches `repository` into `modelsRoot/<last component of the id>` and returns that URL.
-    public func fetch(repository: String, into modelsRoot: URL, force: Bool = false,
-                      progress: @escaping Progress = { _, _, _ in }) async throws -> URL {
+    public func fetch(
+        repository: String, into modelsRoot: URL, force: Bool = false,
+        progress: @escaping Progress = { _, _, _ in }
+    ) async throws -> URL {
         let name = String(repository.split(separator: "/").last ?? Substring(repository))
         let destination = modelsRoot.appendingPathComponent(name)
         if FileManager.default.fileExists(atPath: destination.path) && !force {
@@ -97,8 +102,9 @@ public struct ModelFetcher: Sendable {
             }
             let size = (entry["size"] as? NSNumber)?.int64Value ?? -1
             if let lfs = entry["lfs"] as? [String: Any], let oid = lfs["oid"] as? String {
-                return RemoteFile(path: path, size: (lfs["size"] as? NSNumber)?.int64Value ?? size,
-                                  checksum: oid.replacingOccurrences(of: "sha256:", with: "").lowercased(), isLFS: true)
+                return RemoteFile(
+                    path: path, size: (lfs["size"] as? NSNumber)?.int64Value ?? size,
+                    checksum: oid.replacingOccurrences(of: "sha256:", with: "").lowercased(), isLFS: true)
             }
             guard let oid = entry["oid"] as? String else { throw ModelFetchError.invalidListing("\(path) has no oid") }
             return RemoteFile(path: path, size: size, checksum: oid.lowercased(), isLFS: false)
@@ -196,10 +202,12 @@ final class StreamingDownload: NSObject, URLSessionDataDelegate, @unchecked Send
         }
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+    ) {
         status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard let file, (status == 200 || status == 206), let handle = try? FileHandle(forWritingTo: file) else {
+        guard let file, status == 200 || status == 206, let handle = try? FileHandle(forWritingTo: file) else {
             completionHandler(status == 200 || status == 206 ? .cancel : .allow)
             return
         }
@@ -217,10 +225,12 @@ final class StreamingDownload: NSObject, URLSessionDataDelegate, @unchecked Send
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
         try? handle?.close()
         handle = nil
-        if let error, (status == 0 || status == 200 || status == 206) {
+        if let error, status == 0 || status == 200 || status == 206 {
             // A dropped connection keeps what arrived: the next run resumes from there.
-            continuation?.resume(throwing: ModelFetchError.network(url: task.originalRequest?.url?.absoluteString ?? "?",
-                                                                  reason: error.localizedDescription))
+            continuation?.resume(
+                throwing: ModelFetchError.network(
+                    url: task.originalRequest?.url?.absoluteString ?? "?",
+                    reason: error.localizedDescription))
         } else {
             continuation?.resume(returning: status)
         }

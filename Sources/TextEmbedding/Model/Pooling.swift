@@ -2,8 +2,10 @@
 enum Pooling {
     /// Pools rows `rows` of the `[T × width]` hidden state; the first `skipping` rows of the
     /// sequence are left out of mean/max pooling (prompt tokens when `include_prompt` is false).
-    static func pool(_ hidden: UnsafePointer<Float>, rows: Range<Int>, width: Int, strategy: PoolingStrategy,
-                     skipping: Int = 0) -> [Float] {
+    static func pool(
+        _ hidden: UnsafePointer<Float>, rows: Range<Int>, width: Int, strategy: PoolingStrategy,
+        skipping: Int = 0
+    ) -> [Float] {
         var out = [Float](repeating: 0, count: width)
         if strategy == .cls {
             for k in 0..<width { out[k] = hidden[rows.lowerBound * width + k] }

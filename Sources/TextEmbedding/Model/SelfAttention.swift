@@ -18,8 +18,10 @@ struct SelfAttention: Sendable {
 
     /// Runs the sublayer on `ws.hidden` in place. `positionBias`, when given, returns for a sequence
     /// the `[heads × L × L]` additive bias of its attention scores (MPNet's relative positions).
-    func forward(_ tokens: PackedTokens, _ ws: Workspace, pool: WorkerPool,
-                 positionBias: (@Sendable (Int) -> UnsafePointer<Float>)? = nil) {
+    func forward(
+        _ tokens: PackedTokens, _ ws: Workspace, pool: WorkerPool,
+        positionBias: (@Sendable (Int) -> UnsafePointer<Float>)? = nil
+    ) {
         let t = tokens.count
         let h = hiddenSize
         qkv.forward(ws.hidden, rows: t, into: ws.qkv, pool: pool)
@@ -45,12 +47,15 @@ struct SelfAttention: Sendable {
                 // Kᵀ: element (i, j) = K[j][i]; V: element (i, j) = V[i][j].
                 PackedGemm.pack(q + h, k: d, n: length, rowStride: 1, columnStride: 3 * h, into: keys)
                 PackedGemm.pack(q + 2 * h, k: length, n: d, rowStride: 3 * h, columnStride: 1, into: values)
-                PackedGemm.multiply(m: length, a: q, lda: 3 * h, packed: keys, k: d, n: length, bias: nil,
-                                    c: scores, ldc: length)
-                ek_softmax_rows(scores, length, length, length, scale,
-                                positionBias.map { $0(sequence) + head * length * length })
-                PackedGemm.multiply(m: length, a: scores, lda: length, packed: values, k: length, n: d, bias: nil,
-                                    c: context + range.lowerBound * h + head * d, ldc: h)
+                PackedGemm.multiply(
+                    m: length, a: q, lda: 3 * h, packed: keys, k: d, n: length, bias: nil,
+                    c: scores, ldc: length)
+                ek_softmax_rows(
+                    scores, length, length, length, scale,
+                    positionBias.map { $0(sequence) + head * length * length })
+                PackedGemm.multiply(
+                    m: length, a: scores, lda: length, packed: values, k: length, n: d, bias: nil,
+                    c: context + range.lowerBound * h + head * d, ldc: h)
                 item += workers
             }
         }

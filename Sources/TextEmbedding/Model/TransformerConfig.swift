@@ -36,7 +36,8 @@ public struct TransformerConfig: Sendable, Equatable {
             throw EmbeddingError.invalidConfiguration(file: file, reason: "hidden_act \(act) is not supported (only gelu)")
         }
         if let kind = root["position_embedding_type"] as? String, kind != "absolute" {
-            throw EmbeddingError.invalidConfiguration(file: file, reason: "position_embedding_type \(kind) is not supported (only absolute)")
+            throw EmbeddingError.invalidConfiguration(
+                file: file, reason: "position_embedding_type \(kind) is not supported (only absolute)")
         }
         vocabSize = try int("vocab_size")
         hiddenSize = try int("hidden_size")
@@ -48,8 +49,10 @@ public struct TransformerConfig: Sendable, Equatable {
         padTokenID = try int("pad_token_id", default: modelType == "mpnet" ? 1 : 0)
         relativeAttentionBuckets = try int("relative_attention_num_buckets", default: 32)
         layerNormEps = Float((root["layer_norm_eps"] as? Double) ?? 1e-12)
-        for (key, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("num_hidden_layers", layerCount),
-                             ("num_attention_heads", headCount), ("intermediate_size", intermediateSize)] where value <= 0 {
+        for (key, value) in [
+            ("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("num_hidden_layers", layerCount),
+            ("num_attention_heads", headCount), ("intermediate_size", intermediateSize),
+        ] where value <= 0 {
             throw EmbeddingError.invalidConfiguration(file: file, reason: "\(key) must be positive, is \(value)")
         }
         guard hiddenSize % headCount == 0 else {

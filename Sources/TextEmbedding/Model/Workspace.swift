@@ -1,10 +1,10 @@
 /// Scratch memory for one forward pass, sized for its packed batch; one per call, so concurrent
 /// calls never share buffers.
 final class Workspace {
-    let hidden: UnsafeMutablePointer<Float>       // T × H: the running hidden state
-    let qkv: UnsafeMutablePointer<Float>          // T × 3H
-    let context: UnsafeMutablePointer<Float>      // T × H: attention output before projection
-    let projected: UnsafeMutablePointer<Float>    // T × H: a sublayer's output before add & norm
+    let hidden: UnsafeMutablePointer<Float> // T × H: the running hidden state
+    let qkv: UnsafeMutablePointer<Float> // T × 3H
+    let context: UnsafeMutablePointer<Float> // T × H: attention output before projection
+    let projected: UnsafeMutablePointer<Float> // T × H: a sublayer's output before add & norm
     let intermediate: UnsafeMutablePointer<Float> // T × I
     private let storage: UnsafeMutablePointer<Float>
 

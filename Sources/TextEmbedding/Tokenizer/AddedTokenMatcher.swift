@@ -36,7 +36,8 @@ struct AddedTokenMatcher: Sendable {
         var i = 0
         while i < text.count {
             guard let candidates = byFirstScalar[text[i]],
-                  let token = candidates.first(where: { matches($0, in: text, at: i) }) else {
+                let token = candidates.first(where: { matches($0, in: text, at: i) })
+            else {
                 i += 1
                 continue
             }

@@ -27,7 +27,7 @@ struct BertPreTokenizer: Sendable {
         }
         switch scalar.properties.generalCategory {
         case .connectorPunctuation, .dashPunctuation, .closePunctuation, .finalPunctuation,
-             .initialPunctuation, .otherPunctuation, .openPunctuation:
+            .initialPunctuation, .otherPunctuation, .openPunctuation:
             return true
         default:
             return false

@@ -23,7 +23,8 @@ struct PostProcessor: Sendable {
                     let name = special["id"] as? String ?? ""
                     let typeID = Int32(special["type_id"] as? Int ?? 0)
                     guard let ids = specials[name]?["ids"] as? [Int] else {
-                        throw EmbeddingError.invalidConfiguration(file: "tokenizer.json", reason: "template names special token \(name) without ids")
+                        throw EmbeddingError.invalidConfiguration(
+                            file: "tokenizer.json", reason: "template names special token \(name) without ids")
                     }
                     for id in ids {
                         if seenSequence { suffix.append((Int32(id), typeID)) } else { prefix.append((Int32(id), typeID)) }
@@ -35,7 +36,8 @@ struct PostProcessor: Sendable {
             }
         case "BertProcessing", "RobertaProcessing":
             guard let cls = json["cls"] as? [Any], cls.count == 2, let clsID = cls[1] as? Int,
-                  let sep = json["sep"] as? [Any], sep.count == 2, let sepID = sep[1] as? Int else {
+                let sep = json["sep"] as? [Any], sep.count == 2, let sepID = sep[1] as? Int
+            else {
                 throw EmbeddingError.invalidConfiguration(file: "tokenizer.json", reason: "\(type) without cls/sep")
             }
             prefix = [(Int32(clsID), 0)]

@@ -51,7 +51,8 @@ struct VocabularyTable: Sendable {
                 let entry = slots[slot]
                 if entry.length < 0 { return nil }
                 if Int(entry.length) == key.count
-                    && (key.isEmpty || memcmp(b.baseAddress! + Int(entry.offset), key.baseAddress!, key.count) == 0) {
+                    && (key.isEmpty || memcmp(b.baseAddress! + Int(entry.offset), key.baseAddress!, key.count) == 0)
+                {
                     return entry.id
                 }
                 slot = (slot + 1) & mask
@@ -61,7 +62,7 @@ struct VocabularyTable: Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

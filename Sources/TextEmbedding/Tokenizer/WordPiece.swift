@@ -11,8 +11,10 @@ struct WordPiece: Sendable {
     /// The longest piece in scalars: no match can be longer, so the search starts there.
     private let longestPiece: Int
 
-    init(vocabulary: [String: Int32], unknownToken: String, continuingSubwordPrefix: String,
-         maxInputCharsPerWord: Int) throws {
+    init(
+        vocabulary: [String: Int32], unknownToken: String, continuingSubwordPrefix: String,
+        maxInputCharsPerWord: Int
+    ) throws {
         guard let unk = vocabulary[unknownToken] else {
             throw EmbeddingError.invalidConfiguration(
                 file: "tokenizer.json", reason: "unknown token \(unknownToken) is not in the vocabulary")

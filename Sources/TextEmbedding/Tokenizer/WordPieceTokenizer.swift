@@ -112,8 +112,10 @@ public struct WordPieceTokenizer: Sendable {
             if entry["normalized"] as? Bool ?? false, let normalizer {
                 var scalars: [Unicode.Scalar] = []
                 normalizer.normalize(content.unicodeScalars, into: &scalars)
-                normalized.append(.init(content: scalars, id: token.id, singleWord: token.singleWord,
-                                        lstrip: token.lstrip, rstrip: token.rstrip))
+                normalized.append(
+                    .init(
+                        content: scalars, id: token.id, singleWord: token.singleWord,
+                        lstrip: token.lstrip, rstrip: token.rstrip))
             } else {
                 raw.append(token)
             }
@@ -128,7 +130,8 @@ public struct WordPieceTokenizer: Sendable {
         } else {
             padID = vocab["[PAD]"] ?? vocab["<pad>"] ?? 0
         }
-        maxTokenID = ([padID] + Array(vocab.values) + (raw + normalized).map(\.id)
+        maxTokenID =
+            ([padID] + Array(vocab.values) + (raw + normalized).map(\.id)
             + (postProcessor.prefix + postProcessor.suffix).map(\.id)).max() ?? 0
     }
 

@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A `.safetensors` file, memory-mapped read-only, with its header validated up front: every
@@ -12,9 +13,21 @@ import Darwin
 public final class SafetensorsFile: @unchecked Sendable {
     /// Element types of the safetensors format.
     public enum DType: String, Sendable {
-        case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16"
-        case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
-        case u16 = "U16", u32 = "U32", u64 = "U64", f8e4m3 = "F8_E4M3", f8e5m2 = "F8_E5M2"
+        case f64 = "F64"
+        case f32 = "F32"
+        case f16 = "F16"
+        case bf16 = "BF16"
+        case i64 = "I64"
+        case i32 = "I32"
+        case i16 = "I16"
+        case i8 = "I8"
+        case u8 = "U8"
+        case bool = "BOOL"
+        case u16 = "U16"
+        case u32 = "U32"
+        case u64 = "U64"
+        case f8e4m3 = "F8_E4M3"
+        case f8e5m2 = "F8_E5M2"
 
         /// Bytes per element.
         public var size: Int {

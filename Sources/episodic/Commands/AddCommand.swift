@@ -1,20 +1,20 @@
 import ArgumentParser
-import EpisodeStore
+import CommandSupport
+import EpisodicMemory
+import EpisodicWire
 import Foundation
-import HybridRetrieval
-import TextEmbedding
 
-/// `episodic add`: stores one episode with its fast vector.
+/// `episodic add`: stores one episode with its vectors.
 struct AddCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
         abstract: "Add an episode; its fast (and by default quality) vectors are computed and stored in the same transaction.",
         discussion: """
-        The embedded text is the summary when given, else the content.
+            The embedded text is the summary when given, else the content.
 
-        Example:
-          episodic add --agent planner --text "Booked the flight to Lisbon for Friday" --metadata '{"tool": "flights"}'
-        """)
+            Example:
+              episodic add --agent planner --text "Booked the flight to Lisbon for Friday" --metadata '{"tool": "flights"}'
+            """)
 
     @OptionGroup var store: StoreOptions
 
@@ -30,8 +30,11 @@ struct AddCommand: AsyncParsableCommand {
     @Option(help: "A JSON object of metadata.")
     var metadata: String?
 
-    @Option(help: "The episode id (default: a new UUID).")
+    @Option(help: "The episode id (default: a new UUID); unique within the agent.")
     var id: String?
+
+    @Option(help: "When it happened: RFC 3339 (default: now).")
+    var createdAt: String?
 
     @Option(help: "Quality vector: sync (now, same transaction) or defer (left for backfill or the first rerank).")
     var quality = QualityOption.sync
@@ -43,23 +46,23 @@ struct AddCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let store = try store.open()
             var episode = Episode(agentID: agent, content: text, summary: summary)
             if let id { episode.id = id }
             if let metadata {
-                guard let value = (try? JSONSerialization.jsonObject(with: Data(metadata.utf8))).flatMap(JSONValue.init(any:)),
-                      case .object(let fields) = value else {
+                guard let object = try? JSONParser().parse(metadata).objectValue else {
                     throw Failure(message: "--metadata must be a JSON object, e.g. '{\"tool\": \"search\"}'", status: ExitStatus.dataError)
                 }
-                episode.metadata = fields
+                episode.metadata = object
             }
-            let stored: Episode
-            if store.column(role: .fast) != nil {
-                stored = try MemoryFactory.service(store, qualityMode: quality.mode).add(episode)
-            } else {
-                stored = try store.add(episode)
+            if let createdAt {
+                do { episode.createdAt = try EpisodeTime.parse(rfc3339: createdAt) } catch {
+                    throw Failure(message: "--created-at \(createdAt) is \(error)", status: ExitStatus.dataError)
+                }
             }
-            print(json ? EpisodeJSON.string(EpisodeJSON.object(stored)) : stored.id)
+            let memory = try await store.open()
+            let stored = try await memory.add(episode, quality: quality.mode)
+            await memory.close()
+            print(json ? EpisodeWire.json(stored) : stored.id)
         }
     }
 }

@@ -1,9 +1,7 @@
 import ArgumentParser
-import EpisodeStore
+import CommandSupport
+import EpisodicMemory
 import Foundation
-import HybridRetrieval
-import TextEmbedding
-import VectorSearch
 
 /// `episodic backfill`: computes every missing vector.
 struct BackfillCommand: AsyncParsableCommand {
@@ -11,12 +9,12 @@ struct BackfillCommand: AsyncParsableCommand {
         commandName: "backfill",
         abstract: "Compute every missing fast and quality vector, with a progress bar.",
         discussion: """
-        Each batch commits on its own and only missing vectors are computed: safe to interrupt \
-        (Ctrl-C) and rerun. Exit status 69 when a column's model cannot be loaded.
+            Each batch commits on its own and only missing vectors are computed: safe to interrupt \
+            (Ctrl-C) and rerun. Exit status 69 when a column's model cannot be loaded.
 
-        Example:
-          episodic --db memory.sqlite backfill --threads 2
-        """)
+            Example:
+              episodic --db memory.sqlite backfill --threads 2
+            """)
 
     @OptionGroup var store: StoreOptions
 
@@ -38,19 +36,18 @@ struct BackfillCommand: AsyncParsableCommand {
             case "quality": roles = [.quality]
             default: throw Failure(message: "--column takes fast, quality or both", status: ExitStatus.dataError)
             }
-            ComputeThreads.set(threads)
-            let store = try store.open()
-            let service = try MemoryFactory.service(store, threads: threads)
+            let memory = try await store.open { $0.threads = threads }
             for role in roles {
-                guard let target = role == .fast ? service.fastColumn : service.qualityColumn else { continue }
-                let missing = try store.episodeCount() - store.vectorCount(column: target.name)
+                guard let target = memory.column(role: role) else { continue }
+                let missing = try await memory.missingVectors(role: role)
                 if missing == 0 { print("\(target.name): nothing to do"); continue }
                 let progress = ProgressReporter("\(target.name)", total: missing)
-                defer { progress.finish() }
-                let done = try service.backfill(role: role, batchSize: max(1, batchSize)) { done, _ in progress.update(done) }
+                let done = try await memory.backfill(role: role, batchSize: max(1, batchSize)) { done, _ in progress.update(done) }
                 progress.update(done, force: true)
+                progress.finish()
                 print("\(target.name): \(done) vectors computed")
             }
+            await memory.close()
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
+import CommandSupport
+import EpisodicMemory
 import Foundation
-import TextEmbedding
 
 /// `episodic embed`: JSON lines of texts in, JSON lines of vectors out.
 struct EmbedCommand: AsyncParsableCommand {
@@ -8,12 +9,12 @@ struct EmbedCommand: AsyncParsableCommand {
         commandName: "embed",
         abstract: "Embed JSON lines {\"id\": …, \"text\": …} from stdin; print {\"id\": …, \"embedding\": […]} lines.",
         discussion: """
-        Every line is checked before anything is embedded: a bad line is reported with its number \
-        and nothing is printed (exit status 65).
+            Every line is checked before anything is embedded: a bad line is reported with its number \
+            and nothing is printed (exit status 65).
 
-        Example:
-          printf '{"id": 1, "text": "booked a flight"}\\n{"id": "b", "text": "paid"}\\n' | episodic embed --query
-        """)
+            Example:
+              printf '{"id": 1, "text": "booked a flight"}\\n{"id": "b", "text": "paid"}\\n' | episodic embed --query
+            """)
 
     @Option(help: "Model directory, or the name of one under $EPISODIC_MODELS (default: all-MiniLM-L6-v2).")
     var model: String?
@@ -30,8 +31,7 @@ struct EmbedCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let lines = try Self.readRequests(from: FileHandle.standardInput.readDataToEndOfFile())
-            ComputeThreads.set(threads)
-            let embedder = try SentenceEmbedder(directory: ModelLocation.resolve(model), options: .init(threads: threads))
+            let embedder = try SentenceEmbedder(directory: Self.modelDirectory(model), options: .init(threads: threads))
             let out = FileHandle.standardOutput
             var start = 0
             while start < lines.count {
@@ -45,6 +45,13 @@ struct EmbedCommand: AsyncParsableCommand {
                 start += chunk.count
             }
         }
+    }
+
+    /// `--model`: a path, or a model name under the models folder (default all-MiniLM-L6-v2).
+    static func modelDirectory(_ argument: String?) -> URL {
+        guard let argument else { return ModelsFolder.directory(of: ModelCatalog.defaultFast.id) }
+        if FileManager.default.fileExists(atPath: argument) { return URL(fileURLWithPath: argument) }
+        return ModelsFolder.directory(of: argument)
     }
 
     struct Request {
@@ -79,8 +86,9 @@ struct EmbedCommand: AsyncParsableCommand {
         if !problems.isEmpty {
             let shown = problems.prefix(20).joined(separator: "\n  ")
             let more = problems.count > 20 ? "\n  … and \(problems.count - 20) more" : ""
-            throw Failure(message: "\(problems.count) bad input line(s), nothing embedded:\n  \(shown)\(more)",
-                          status: ExitStatus.dataError)
+            throw Failure(
+                message: "\(problems.count) bad input line(s), nothing embedded:\n  \(shown)\(more)",
+                status: ExitStatus.dataError)
         }
         return requests
     }

@@ -1,5 +1,7 @@
 import ArgumentParser
-import EpisodeStore
+import CommandSupport
+import EpisodicMemory
+import EpisodicWire
 import Foundation
 
 /// `episodic get ID`: prints one episode.
@@ -8,11 +10,16 @@ struct GetCommand: AsyncParsableCommand {
         commandName: "get",
         abstract: "Print an episode as JSON.",
         discussion: """
-        Example:
-          episodic get 2f6c1e0a-… --vectors
-        """)
+            Exit status 66 when the agent has no such episode.
+
+            Example:
+              episodic get --agent planner 2f6c1e0a-… --vectors
+            """)
 
     @OptionGroup var store: StoreOptions
+
+    @Option(help: "The agent that owns the episode.")
+    var agent: String
 
     @Argument(help: "The episode id.")
     var id: String
@@ -22,17 +29,10 @@ struct GetCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let store = try store.open()
-            guard let episode = try store.episode(id: id) else { throw StoreError.episodeNotFound(id) }
-            var object = EpisodeJSON.object(episode)
-            if vectors {
-                var stored: [String: Any] = [:]
-                for column in store.columns {
-                    stored[column.name] = try store.vector(column: column.name, episodeID: id).map { $0.map(Double.init) } ?? NSNull()
-                }
-                object["vectors"] = stored
-            }
-            print(EpisodeJSON.string(object, pretty: true))
+            let memory = try await store.open(readOnly: true)
+            let episode = try await memory.episode(agentID: agent, id: id)
+            let stored = vectors ? try await memory.vectors(agentID: agent, id: id) : nil
+            print(EpisodeWire.json(episode, vectors: stored))
         }
     }
 }
@@ -43,21 +43,24 @@ struct DeleteCommand: AsyncParsableCommand {
         commandName: "delete",
         abstract: "Delete an episode and its vectors.",
         discussion: """
-        Exit status 66 when there is no such episode.
+            Exit status 66 when the agent has no such episode.
 
-        Example:
-          episodic delete 2f6c1e0a-…
-        """)
+            Example:
+              episodic delete --agent planner 2f6c1e0a-…
+            """)
 
     @OptionGroup var store: StoreOptions
+
+    @Option(help: "The agent that owns the episode.")
+    var agent: String
 
     @Argument(help: "The episode id.")
     var id: String
 
     func run() async throws {
         try await reportingFailures {
-            let store = try store.open()
-            guard try store.delete(id: id) else { throw StoreError.episodeNotFound(id) }
+            let memory = try await store.open()
+            guard try await memory.delete(agentID: agent, id: id) else { throw StoreError.episodeNotFound(id) }
             print("deleted \(id)")
         }
     }

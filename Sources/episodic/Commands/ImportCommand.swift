@@ -1,27 +1,27 @@
 import ArgumentParser
-import EpisodeStore
+import CommandSupport
+import EpisodicMemory
+import EpisodicWire
 import Foundation
-import HybridRetrieval
-import TextEmbedding
-import VectorSearch
 
 /// `episodic import FILE.jsonl`: bulk load, one episode per line.
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import episodes from JSON lines; fast vectors are computed for lines that do not bring them.",
+        abstract: "Import episodes from JSON lines; vectors are computed for lines that do not bring them.",
         discussion: """
-        Each line: {"id"?, "agent_id", "content", "summary"?, "metadata"?, "created_at"?, \
-        "vectors"?: {"vector_fastembed": [...], "vector": [...]}}. A bad line is reported with its \
-        number and nothing of it is stored; the other lines are imported. Episodes are committed \
-        in transactions of --batch-size lines: an interrupted import keeps every committed batch \
-        and can be rerun after removing the lines already imported (duplicates are reported as bad \
-        lines). Exit status 65 when any line was bad.
+            Each line is an episode as the HTTP API and `export` write it: {"id"?, "agent_id", \
+            "content", "summary"?, "metadata"?, "created_at"? (RFC 3339 or Unix seconds), "vectors"?: \
+            {"vector_fastembed": [...], "vector": [...]}}; output-only fields of an export (cache \
+            flags) are ignored. A bad line is reported with its number and nothing of it is stored; \
+            the other lines are imported. Episodes are committed in transactions of --batch-size \
+            lines: an interrupted import keeps every committed batch, and a rerun reports the lines \
+            already imported as duplicates. Exit status 65 when any line was bad.
 
-        Examples:
-          episodic import episodes.jsonl
-          cat episodes.jsonl | episodic import -
-        """)
+            Examples:
+              episodic import episodes.jsonl
+              cat episodes.jsonl | episodic import -
+            """)
 
     @OptionGroup var store: StoreOptions
 
@@ -41,9 +41,8 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let store = try store.open()
-            ComputeThreads.set(threads)
-            var importer = Importer(store: store, batchSize: max(1, batchSize), threads: threads, embedQuality: quality == .sync)
+            let memory = try await store.open { $0.threads = threads }
+            var importer = Importer(memory: memory, batchSize: max(1, batchSize), quality: quality.mode)
             let total = file == "-" ? nil : Self.countLines(file)
             let progress = ProgressReporter("imported", total: total)
             var lineNumber = 0
@@ -52,16 +51,19 @@ struct ImportCommand: AsyncParsableCommand {
                 if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
                 importer.take(line, number: lineNumber)
                 if importer.pending.count >= importer.batchSize {
-                    try importer.flush()
+                    try await importer.flush()
                     progress.update(importer.imported, note: importer.bad.isEmpty ? "" : "\(importer.bad.count) bad")
                 }
             }
-            try importer.flush()
+            try await importer.flush()
             progress.update(importer.imported, note: importer.bad.isEmpty ? "" : "\(importer.bad.count) bad", force: true)
             progress.finish()
-            for problem in importer.bad.prefix(50) { printError("line \(problem.line): \(problem.reason)") }
+            await memory.close()
+            for problem in importer.bad.prefix(50) { printError(problem.message) }
             if importer.bad.count > 50 { printError("… and \(importer.bad.count - 50) more bad lines") }
-            print("imported \(importer.imported) episodes into \(store.path)" + (importer.bad.isEmpty ? "" : "; \(importer.bad.count) bad lines skipped"))
+            print(
+                "imported \(importer.imported) episodes into \(memory.location)"
+                    + (importer.bad.isEmpty ? "" : "; \(importer.bad.count) bad lines skipped"))
             if !importer.bad.isEmpty { throw ExitCode(ExitStatus.dataError) }
         }
     }
@@ -72,79 +74,67 @@ struct ImportCommand: AsyncParsableCommand {
     }
 }
 
-/// Accumulates parsed lines and commits them in batches, embedding what is missing.
+/// Accumulates parsed lines and commits them in batches through the facade.
 struct Importer {
-    let store: SQLiteEpisodeStore
+    let memory: EpisodicMemory
     let batchSize: Int
-    var pending: [(line: Int, item: EpisodeJSON.ImportLine)] = []
-    var bad: [(line: Int, reason: String)] = []
+    let quality: QualityEmbeddingMode
+    var pending: [(line: Int, item: NewEpisode)] = []
+    /// Bad lines, each with a message that starts with its line number.
+    var bad: [(line: Int, message: String)] = []
     var imported = 0
-    private let fastModel: ColumnModel?
-    private let qualityModel: ColumnModel?
-    private var qualityUnavailable = false
-    private var seen = Set<String>()
+    private var seen = Set<EpisodeKey>()
 
-    init(store: SQLiteEpisodeStore, batchSize: Int, threads: Int, embedQuality: Bool) {
-        self.store = store
+    /// Fields an export line carries that an import ignores (the store sets them).
+    static let outputOnlyFields: Set<String> = ["embedding_cached", "embedding_cached_at", "fastembed_cached", "fastembed_cached_at"]
+
+    init(memory: EpisodicMemory, batchSize: Int, quality: QualityEmbeddingMode) {
+        self.memory = memory
         self.batchSize = batchSize
-        fastModel = store.column(role: .fast).map {
-            ColumnModel(column: $0, directory: ColumnModel.directory(for: $0, under: ModelLocation.root), threads: threads)
-        }
-        qualityModel = embedQuality ? store.column(role: .quality).map {
-            ColumnModel(column: $0, directory: ColumnModel.directory(for: $0, under: ModelLocation.root), threads: threads)
-        } : nil
+        self.quality = quality
     }
 
     mutating func take(_ line: Data, number: Int) {
-        let item: EpisodeJSON.ImportLine
+        let item: NewEpisode
         do {
-            item = try EpisodeJSON.parseImportLine(line, columns: store.columns)
+            let context = "line \(number)"
+            let object = try WireObject.parse(line, context: context)
+            let input = try WireObject(.object(object.fields.filter { !Self.outputOnlyFields.contains($0.key) }), context: context)
+            item = try EpisodeWire.episode(from: input, agentID: nil)
         } catch {
-            if case .invalid(let reason) = error { bad.append((number, reason)) }
+            // Wire errors name their line already.
+            bad.append((number, error.message))
             return
         }
         do {
-            try store.validate(item.episode)
+            try memory.validate(item)
         } catch {
-            bad.append((number, "\(error)")); return
+            bad.append((number, "line \(number): \(error)"))
+            return
         }
-        guard seen.insert(item.episode.id).inserted else {
-            bad.append((number, "id \(item.episode.id) appears earlier in the file")); return
+        guard seen.insert(EpisodeKey(item.episode)).inserted else {
+            bad.append((number, "line \(number): id \(item.episode.id) of agent \(item.episode.agentID) appears earlier in the file"));
+            return
         }
         pending.append((number, item))
     }
 
-    /// Embeds missing fast vectors and commits the pending lines in one transaction.
-    mutating func flush() throws {
+    /// Commits the pending lines in one transaction (vectors computed as needed).
+    mutating func flush() async throws {
         guard !pending.isEmpty else { return }
-        // Lines whose id is already stored are bad lines, not a failed batch.
-        let existing = Set(try store.episodes(ids: pending.map(\.item.episode.id)).map(\.id))
-        for entry in pending where existing.contains(entry.item.episode.id) {
-            bad.append((entry.line, StoreError.duplicateEpisode(entry.item.episode.id).description))
-        }
-        pending.removeAll { existing.contains($0.item.episode.id) }
-        if let fastModel {
-            // The fast vector is required: a fast model that cannot load stops the import.
-            try embedMissing(with: fastModel)
-        }
-        if let qualityModel, !qualityUnavailable {
-            do { try embedMissing(with: qualityModel) } catch let error as RetrievalError {
-                // The quality vector is optional at import time: warn once, leave the rest for backfill.
-                qualityUnavailable = true
-                printError("warning: \(error); quality vectors left for `episodic backfill`")
+        // Lines whose id the agent already has are bad lines, not a failed batch.
+        var existing = Set<EpisodeKey>()
+        for (agent, entries) in Dictionary(grouping: pending, by: \.item.episode.agentID) {
+            for id in try await memory.existingIDs(agentID: agent, among: entries.map(\.item.episode.id)) {
+                existing.insert(EpisodeKey(agentID: agent, episodeID: id))
             }
         }
-        try store.add(pending.map { ($0.item.episode, $0.item.vectors) })
+        for entry in pending where existing.contains(EpisodeKey(entry.item.episode)) {
+            bad.append((entry.line, "line \(entry.line): \(StoreError.duplicateEpisode(entry.item.episode.id))"))
+        }
+        pending.removeAll { existing.contains(EpisodeKey($0.item.episode)) }
+        try await memory.add(pending.map(\.item), quality: quality)
         imported += pending.count
         pending.removeAll(keepingCapacity: true)
-    }
-
-    /// Computes the vectors of `model`'s column that the pending lines do not bring.
-    private mutating func embedMissing(with model: ColumnModel) throws {
-        let name = model.column.name
-        let missing = pending.indices.filter { pending[$0].item.vectors[name] == nil }
-        guard !missing.isEmpty else { return }
-        let vectors = try model.embedder().embed(missing.map { pending[$0].item.episode.embeddedText }, as: .passage)
-        for (index, vector) in zip(missing, vectors) { pending[index].item.vectors[name] = vector }
     }
 }

@@ -1,9 +1,7 @@
 import ArgumentParser
-import EpisodeStore
+import CommandSupport
+import EpisodicMemory
 import Foundation
-import HybridRetrieval
-import TextEmbedding
-import VectorSearch
 
 /// `episodic init`: creates a store with its two vector columns.
 struct InitCommand: AsyncParsableCommand {
@@ -11,15 +9,16 @@ struct InitCommand: AsyncParsableCommand {
         commandName: "init",
         abstract: "Create an episode store with a fast and a quality vector column.",
         discussion: """
-        A column's dimension and model are fixed here and recorded in the store (with the sha256 \
-        of the model's weights when the model is installed), so that vectors of different models \
-        are never mixed. Dimensions default to the model's.
+            A column's dimension and model are fixed here and recorded in the store (with the sha256 \
+            of the model's weights when the model is installed), so that vectors of different models \
+            are never mixed; `episodic reembed` changes a column's model later. Dimensions default to \
+            the model's.
 
-        Examples:
-          episodic --db memory.sqlite init
-          episodic --db memory.sqlite init --quality-model all-mpnet-base-v2    # offline quality model, 768
-          episodic --db memory.sqlite init --fast-dim 384 --quality-dim 1024 --no-model-check
-        """)
+            Examples:
+              episodic --db memory.sqlite init
+              episodic --db memory.sqlite init --quality-model all-mpnet-base-v2    # offline quality model, 768
+              episodic --db memory.sqlite init --fast-dim 384 --quality-dim 1024 --no-model-check
+            """)
 
     @OptionGroup var store: StoreOptions
 
@@ -46,29 +45,30 @@ struct InitCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            guard !FileManager.default.fileExists(atPath: store.path) else {
-                throw Failure(message: "\(store.path) already exists; init creates a new store (use `stats` to inspect it)",
-                              status: ExitStatus.dataError)
+            guard try await !StoreLocation(store.location).exists() else {
+                throw Failure(
+                    message: "\(store.location) already exists; init creates a new store (use `stats` to inspect it)",
+                    status: ExitStatus.dataError)
             }
             let fast = try column(name: fastColumn, role: .fast, model: fastModel, dimension: fastDim)
             let quality = try column(name: qualityColumn, role: .quality, model: qualityModel, dimension: qualityDim)
             guard fast.name != quality.name else {
                 throw Failure(message: "the fast and quality columns need different names", status: ExitStatus.dataError)
             }
-            let created = try SQLiteEpisodeStore(path: store.path, configuration: .init(columns: [fast, quality], createIfMissing: true))
-            print("created \(created.path) (schema \(StoreSchema.latest))")
-            for c in created.columns {
+            let memory = try await EpisodicMemory.create(store.location, columns: [fast, quality])
+            print("created \(memory.location) (schema \(try await memory.schemaVersion()))")
+            for c in memory.columns {
                 let hash = c.modelSHA256.isEmpty ? "weights not installed" : "sha256 \(c.modelSHA256.prefix(12))…"
                 print("  \(c.name): \(c.role.rawValue), \(c.dimension) dimensions, \(c.modelID) (\(hash))")
             }
+            await memory.close()
         }
     }
 
     /// A column for `model`: dimension from the installed model, else the catalog, else the flag.
     func column(name: String, role: VectorRole, model: String, dimension: Int?) throws -> VectorColumn {
         do {
-            return try ColumnFactory.column(name: name, role: role, model: model, modelsRoot: ModelLocation.root,
-                                            dimension: dimension, readWeights: !noModelCheck)
+            return try ColumnFactory.column(name: name, role: role, model: model, dimension: dimension, readWeights: !noModelCheck)
         } catch RetrievalError.invalidParameter(let message) {
             throw Failure(message: message + " (--\(role == .fast ? "fast" : "quality")-dim)", status: ExitStatus.dataError)
         }

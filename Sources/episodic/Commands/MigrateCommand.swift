@@ -1,5 +1,6 @@
 import ArgumentParser
-import EpisodeStore
+import CommandSupport
+import EpisodicMemory
 
 /// `episodic migrate`: upgrades (or downgrades) a store's schema.
 struct MigrateCommand: AsyncParsableCommand {
@@ -7,13 +8,13 @@ struct MigrateCommand: AsyncParsableCommand {
         commandName: "migrate",
         abstract: "Migrate the store's schema to the latest version, or to a named earlier one.",
         discussion: """
-        Versions, oldest first: \(StoreSchema.versions.joined(separator: ", ")).
-        A store written by a newer episodic is refused and left unchanged.
+            Versions, oldest first: \(SQLiteSchema.versions.joined(separator: ", ")).
+            A store written by a newer episodic is refused and left unchanged (exit status 69).
 
-        Examples:
-          episodic migrate
-          episodic migrate --to v1_initial_schema
-        """)
+            Examples:
+              episodic migrate
+              episodic migrate --to v3_add_lexical_index
+            """)
 
     @OptionGroup var store: StoreOptions
 
@@ -22,10 +23,12 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let before = try StoreSchema.appliedMigrations(path: store.path)
-            let after = try StoreSchema.migrate(path: store.path, to: to)
-            print(before == after ? "already at \(after.last ?? "no schema")" : "migrated \(before.last ?? "empty") → \(after.last ?? "empty")")
-            for version in StoreSchema.versions {
+            let before = try await EpisodicMemory.appliedMigrations(store.location)
+            let after = try await EpisodicMemory.migrate(store.location, to: to)
+            print(
+                before == after
+                    ? "already at \(after.last ?? "no schema")" : "migrated \(before.last ?? "empty") → \(after.last ?? "empty")")
+            for version in try EpisodicMemory.migrationNames(store.location) {
                 print("  [\(after.contains(version) ? "x" : " ")] \(version)")
             }
         }

@@ -1,9 +1,8 @@
 import ArgumentParser
-import EpisodeStore
-import EpisodicServer
+import CommandSupport
+import EpisodicMemory
+import EpisodicWire
 import Foundation
-import HybridRetrieval
-import TextEmbedding
 
 /// `episodic retrieve`: two-stage retrieval from the command line.
 struct RetrieveCommand: AsyncParsableCommand {
@@ -11,14 +10,14 @@ struct RetrieveCommand: AsyncParsableCommand {
         commandName: "retrieve",
         abstract: "Retrieve an agent's episodes for a query (hybrid by default, --baseline for fast vectors only).",
         discussion: """
-        Hybrid: dense (fast vectors) and BM25 candidates fused, then reranked with the quality \
-        vectors; without a usable quality model the coarse ranking is returned, tagged \
-        coarse_fallback, with the reason. Per-stage timings are printed.
+            Hybrid: dense (fast vectors) and BM25 candidates fused, then reranked with the quality \
+            vectors; without a usable quality model the coarse ranking is returned, tagged \
+            coarse_fallback, with the reason. Per-stage timings are printed.
 
-        Examples:
-          episodic retrieve --agent planner --query "when is the flight to Lisbon?"
-          episodic retrieve --agent planner --query "invoice" --baseline --json
-        """)
+            Examples:
+              episodic retrieve --agent planner --query "when is the flight to Lisbon?"
+              episodic retrieve --agent planner --query "invoice" --baseline --json
+            """)
 
     @OptionGroup var store: StoreOptions
 
@@ -54,25 +53,28 @@ struct RetrieveCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            ComputeThreads.set(threads)
-            let store = try store.open()
-            let retriever = HybridRetriever(service: try MemoryFactory.service(store, threads: threads))
+            // Not read-only: quality vectors missing for candidates are computed and stored.
+            let memory = try await store.open { $0.threads = threads }
             let response: RetrievalResponse
             if baseline {
-                response = try await retriever.retrieveBaseline(agentID: agent, query: query, topK: topK)
+                response = try await memory.retrieveBaseline(agentID: agent, query: query, topK: topK)
             } else {
                 // No time budget on the command line: the models load during this one call.
-                let options = RetrievalOptions(coarseTopK: coarseTopK, rerankTopK: rerankTopK, useReranking: !noRerank,
-                                               lexical: !noLexical, limit: topK, timeBudgetMs: nil)
-                response = try await retriever.retrieve(agentID: agent, query: query, options: options)
+                let options = RetrievalOptions(
+                    coarseTopK: coarseTopK, rerankTopK: rerankTopK, useReranking: !noRerank,
+                    lexical: !noLexical, limit: topK, timeBudgetMs: nil)
+                response = try await memory.retrieve(agentID: agent, query: query, options: options)
             }
+            await memory.close()
             if json {
-                print(String(decoding: try APIModels.encode(APIModels.RetrievalBody(response, agentID: agent, query: query)), as: UTF8.self))
+                print(RetrievalWire.json(response, agentID: agent, query: query))
                 return
             }
             let t = response.timings
-            print(String(format: "%d results in %.1f ms (query embedding %.1f, coarse %.1f, rerank %.1f)",
-                         response.results.count, t.totalMs, t.queryEmbeddingMs, t.coarseMs, t.rerankMs))
+            print(
+                String(
+                    format: "%d results in %.1f ms (query embedding %.1f, coarse %.1f, rerank %.1f)",
+                    response.results.count, t.totalMs, t.queryEmbeddingMs, t.coarseMs, t.rerankMs))
             if let reason = response.fallbackReason { print("coarse fallback: \(reason)") }
             for (rank, r) in response.results.enumerated() {
                 let text = r.episode.embeddedText.replacingOccurrences(of: "\n", with: " ")
@@ -81,4 +83,3 @@ struct RetrieveCommand: AsyncParsableCommand {
         }
     }
 }
-

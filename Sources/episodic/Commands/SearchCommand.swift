@@ -1,9 +1,8 @@
 import ArgumentParser
-import EpisodeStore
+import CommandSupport
+import EpisodicMemory
+import EpisodicWire
 import Foundation
-import HybridRetrieval
-import TextEmbedding
-import VectorSearch
 
 /// `episodic search`: exact top-k by one vector column within one agent.
 struct SearchCommand: AsyncParsableCommand {
@@ -11,13 +10,13 @@ struct SearchCommand: AsyncParsableCommand {
         commandName: "search",
         abstract: "Top-k episodes of an agent by one vector column (a text query or a vector file).",
         discussion: """
-        --query embeds the text with the column's model (as a query); --vector-file reads a JSON \
-        array of floats of the column's dimension.
+            --query embeds the text with the column's model (as a query); --vector-file reads a JSON \
+            array of floats of the column's dimension.
 
-        Examples:
-          episodic search --agent planner --query "flight to Lisbon" --top-k 5
-          episodic search --agent planner --vector-file q.json --column vector --json
-        """)
+            Examples:
+              episodic search --agent planner --query "flight to Lisbon" --top-k 5
+              episodic search --agent planner --vector-file q.json --column vector --json
+            """)
 
     @OptionGroup var store: StoreOptions
 
@@ -46,40 +45,49 @@ struct SearchCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let store = try store.open()
-            let target = try store.column(named: column)
-            let vector: [Float]
+            let memory = try await store.open(readOnly: true)
+            var hits: [SearchHit] = []
+            let start = DispatchTime.now().uptimeNanoseconds
             if let query {
-                vector = try ColumnModel(column: target, directory: ColumnModel.directory(for: target, under: ModelLocation.root))
-                    .embedder().embed(query, as: .query)
+                hits = try await memory.search(agentID: agent, column: column, query: query, topK: topK)
             } else {
-                guard let data = FileManager.default.contents(atPath: vectorFile!) else {
-                    throw Failure(message: "cannot read \(vectorFile!)", status: ExitStatus.noInput)
-                }
-                guard let numbers = (try? JSONSerialization.jsonObject(with: data)) as? [NSNumber] else {
-                    throw Failure(message: "\(vectorFile!) must hold a JSON array of numbers", status: ExitStatus.dataError)
-                }
-                vector = numbers.map(\.floatValue)
+                hits = try await memory.search(agentID: agent, column: column, vector: try readVector(), topK: topK)
             }
-            var hits: [ScoredEpisode] = []
-            let ms = try measureMilliseconds {
-                hits = try store.similaritySearch(vector: vector, column: target.name, topK: topK, agentID: agent)
-            }
-            let episodes = Dictionary(try store.episodes(ids: hits.map(\.episodeID)).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             if json {
-                let results = hits.map { hit -> [String: Any] in
-                    var o: [String: Any] = ["episode_id": hit.episodeID, "score": Double(hit.score), "column": hit.column]
-                    if let e = episodes[hit.episodeID] { o["episode"] = EpisodeJSON.object(e) }
-                    return o
+                var out = "{\"agent_id\":"
+                JSONWriter.writeString(agent, into: &out)
+                out += ",\"column\":"
+                JSONWriter.writeString(column, into: &out)
+                out += ",\"search_ms\":\(ms),\"results\":["
+                for (i, hit) in hits.enumerated() {
+                    if i > 0 { out += "," }
+                    out += "{\"episode_id\":"
+                    JSONWriter.writeString(hit.episode.id, into: &out)
+                    out += ",\"score\":\(hit.score),\"episode\":"
+                    EpisodeWire.write(hit.episode, into: &out)
+                    out += "}"
                 }
-                print(EpisodeJSON.string(["agent_id": agent, "column": target.name, "search_ms": ms, "results": results]))
+                print(out + "]}")
                 return
             }
-            print("\(hits.count) results for agent \(agent) by \(target.name) in \(String(format: "%.2f", ms)) ms")
+            print("\(hits.count) results for agent \(agent) by \(column) in \(String(format: "%.2f", ms)) ms")
             for (rank, hit) in hits.enumerated() {
-                let text = episodes[hit.episodeID].map { $0.embeddedText.replacingOccurrences(of: "\n", with: " ") } ?? ""
-                print(String(format: "%3d. %.4f  ", rank + 1, hit.score) + "\(hit.episodeID)  \(text.prefix(80))")
+                let text = hit.episode.embeddedText.replacingOccurrences(of: "\n", with: " ")
+                print(String(format: "%3d. %.4f  ", rank + 1, hit.score) + "\(hit.episode.id)  \(text.prefix(80))")
             }
         }
+    }
+
+    func readVector() throws -> [Float] {
+        guard let path = vectorFile, let data = FileManager.default.contents(atPath: path) else {
+            throw Failure(message: "cannot read \(vectorFile ?? "")", status: ExitStatus.noInput)
+        }
+        let numbers = (try? JSONParser().parse(data))?.arrayValue ?? []
+        let vector = numbers.compactMap { $0.numberValue.flatMap { Float($0.literal) } }
+        guard !numbers.isEmpty, vector.count == numbers.count else {
+            throw Failure(message: "\(path) must hold a JSON array of numbers", status: ExitStatus.dataError)
+        }
+        return vector
     }
 }

@@ -1,9 +1,8 @@
 import ArgumentParser
-import EpisodeStore
+import CommandSupport
+import EpisodicMemory
 import EpisodicServer
 import Foundation
-import HybridRetrieval
-import TextEmbedding
 
 /// `episodic serve`: the HTTP API.
 struct ServeCommand: AsyncParsableCommand {
@@ -11,14 +10,14 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the HTTP API (OpenAPI document at /openapi.json).",
         discussion: """
-        Stops gracefully on SIGINT or SIGTERM: in-flight requests finish and background quality \
-        embeddings are drained. A missing store is created with the bundled models' columns. \
-        --port 0 picks a free port; the address is printed once the server listens.
+            Stops gracefully on SIGINT or SIGTERM: in-flight requests finish and background quality \
+            embeddings are drained. A missing store is created with the bundled models' columns. \
+            --port 0 picks a free port; the address is printed once the server listens.
 
-        Example:
-          episodic --db memory.sqlite serve --port 8080
-          curl -s localhost:8080/agents/planner/retrieve-hybrid -d '{"query": "flight to Lisbon"}'
-        """)
+            Example:
+              episodic --db memory.sqlite serve --port 8080
+              curl -s localhost:8080/agents/planner/retrieve-hybrid -H 'content-type: application/json' -d '{"query": "flight to Lisbon"}'
+            """)
 
     @OptionGroup var store: StoreOptions
 
@@ -45,20 +44,18 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            ComputeThreads.set(threads)
-            var configuration = EpisodicMemory.Configuration(modelsRoot: ModelLocation.root)
-            configuration.qualityMode = quality.mode
-            configuration.threads = threads
-            let existed = FileManager.default.fileExists(atPath: store.path)
-            let memory = try EpisodicMemory.open(path: store.path, configuration: configuration)
-            if !existed { printError("created \(store.path)") }
-            // A server pays for the vector indexes before listening, not on its first request.
+            let existed = try await StoreLocation(store.location).exists()
+            let memory = try await store.open(create: true) {
+                $0.qualityMode = quality.mode
+                $0.threads = threads
+            }
+            if !existed { printError("created \(memory.location)") }
+            // A server pays for the vector indexes (and, asked, the models) before listening.
             let loadStart = DispatchTime.now().uptimeNanoseconds
-            try memory.store.synchronize()
-            printError("vector indexes loaded in \(Int(Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6)) ms")
-            if preload, let error = try memory.service.loadModels() {
+            if let error = try await memory.prepare(models: preload) {
                 printError("warning: quality model not loaded (\(error)); hybrid retrieval will fall back to the coarse ranking")
             }
+            printError("ready in \(Int(Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6)) ms")
             var api = APIConfiguration()
             api.maxBodyBytes = maxBodyBytes
             api.retrievalTimeBudgetMs = timeBudgetMs > 0 ? timeBudgetMs : nil

@@ -1,0 +1,48 @@
+import Foundation
+import GRDB
+import VectorSearch
+
+extension SQLiteEpisodeStore {
+    /// Exact top-k on the in-memory index of the column (loaded on the first search, then kept in
+    /// step with every write, this process's and others'): results equal an exhaustive float32 scan.
+    public func similaritySearch(vector: [Float], column name: String, topK: Int, agentID: String) async throws -> [ScoredEpisode] {
+        let column = try column(named: name)
+        do { try column.validate(vector) } catch { throw StoreError.vector(error) }
+        let index = try follower.index(column.name)
+        if index.count(agentID: agentID) == 0, !(try await agentExists(agentID)) { throw StoreError.unknownAgent(agentID) }
+        do { return try index.search(vector, agentID: agentID, topK: topK) } catch { throw StoreError.vector(error) }
+    }
+
+    /// BM25 over the episodes' embedded text (SQLite FTS5, Porter stemming), restricted to the
+    /// agent by its indexed token: the cost follows the agent's matches, not the whole store's.
+    public func lexicalSearch(query: String, topK: Int, agentID: String) async throws -> [LexicalHit] {
+        guard let words = LexicalQuery.matchExpression(for: query), topK > 0 else { return [] }
+        return try read { db in
+            guard let agentSeq = try Int64.fetchOne(db, sql: "SELECT agent_seq FROM agents WHERE agent_id = ?", arguments: [agentID]) else {
+                return []
+            }
+            // FTS5's `rank` (bm25 with the agent column weighted 0) sorts twice as fast as ORDER BY
+            // bm25(…), id; ties are then ordered by id here.
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT e.id, -f.rank FROM episodes_fts f JOIN episodes e ON e.seq = f.rowid
+                    WHERE episodes_fts MATCH ? ORDER BY f.rank LIMIT ?
+                    """, arguments: ["agent_key : ag\(agentSeq) AND text : (\(words))", topK])
+            return rows.compactMap { row -> LexicalHit? in
+                guard let id = SQLiteRows.text(row[0]) else { return nil }
+                return LexicalHit(episodeID: id, score: row[1])
+            }.sorted { $0.score != $1.score ? $0.score > $1.score : $0.episodeID < $1.episodeID }
+        }
+    }
+
+    public func prepareForSearch() async throws {
+        for column in columns { _ = try follower.index(column.name) }
+    }
+
+    /// The in-memory index of `column`, loaded and up to date (for callers that search many
+    /// times, such as benchmarks).
+    public func index(column name: String) throws -> VectorIndex {
+        try follower.index(try column(named: name).name)
+    }
+}

@@ -1,0 +1,53 @@
+import EpisodicMemory
+import EpisodicWire
+import Foundation
+import Hummingbird
+
+extension EpisodicAPI {
+    @Sendable func retrieveHybrid(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let agent = try RequestInput.agent(context)
+        let body = try await RequestInput.body(request, limit: configuration.maxBodyBytes)
+        let (query, options) = try APIError.fromWire { () throws(WireError) in try hybridRequest(body) }
+        try checkQuery(query)
+        let memory = self.memory, fixedOptions = options
+        let response = try await gate.run { try await memory.retrieve(agentID: agent, query: query, options: fixedOptions) }
+        metrics.recordRetrieval(response.timings, mode: "hybrid", fallback: response.fallbackReason != nil)
+        return .json(RetrievalWire.json(response, agentID: agent, query: query))
+    }
+
+    @Sendable func retrieveBaseline(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let agent = try RequestInput.agent(context)
+        let body = try await RequestInput.body(request, limit: configuration.maxBodyBytes)
+        let (query, topK) = try APIError.fromWire { () throws(WireError) in
+            try body.allowOnly(["query", "top_k"])
+            return (try body.requiredString("query"), try body.int("top_k", range: 1...1000) ?? 10)
+        }
+        try checkQuery(query)
+        let memory = self.memory
+        let response = try await gate.run { try await memory.retrieveBaseline(agentID: agent, query: query, topK: topK) }
+        metrics.recordRetrieval(response.timings, mode: "baseline", fallback: false)
+        return .json(RetrievalWire.json(response, agentID: agent, query: query))
+    }
+
+    func hybridRequest(_ body: WireObject) throws(WireError) -> (String, RetrievalOptions) {
+        try body.allowOnly(["query", "coarse_top_k", "rerank_top_k", "use_reranking", "lexical", "limit"])
+        var options = RetrievalOptions(timeBudgetMs: configuration.retrievalTimeBudgetMs)
+        let query = try body.requiredString("query")
+        options.coarseTopK = try body.int("coarse_top_k", range: 1...1000) ?? options.coarseTopK
+        options.rerankTopK = try body.int("rerank_top_k", range: 0...1000) ?? min(options.rerankTopK, options.coarseTopK)
+        options.useReranking = try body.bool("use_reranking") ?? true
+        options.lexical = try body.bool("lexical") ?? true
+        options.limit = try body.int("limit", range: 1...1000) ?? options.coarseTopK
+        return (query, options)
+    }
+
+    /// Queries share the episode text limit (the tokenizer reads only the first tokens, but the
+    /// text is normalized whole) and may not be empty.
+    func checkQuery(_ query: String) throws {
+        let limit = memory.limits.maxTextBytes
+        if query.utf8.count > limit {
+            throw APIError(.contentTooLarge, "text_too_large", "query has \(query.utf8.count) bytes, over the limit of \(limit)")
+        }
+        if query.allSatisfy(\.isWhitespace) { throw APIError.invalid("\"query\" is empty") }
+    }
+}

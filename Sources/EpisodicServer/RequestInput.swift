@@ -1,0 +1,55 @@
+import EpisodicMemory
+import EpisodicWire
+import Foundation
+import Hummingbird
+
+/// What a request brings: a JSON body and decoded, validated path parameters.
+enum RequestInput {
+    /// Reads at most `limit` bytes of body (413 beyond) and parses one JSON object (400 otherwise).
+    static func body(_ request: Request, limit: Int) async throws -> WireObject {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw APIError(.contentTooLarge, "body_too_large", "request body over the limit of \(limit) bytes")
+        }
+        guard buffer.readableBytes > 0 else { throw APIError.invalid("the request needs a JSON body") }
+        do {
+            return try buffer.withUnsafeReadableBytes { bytes in try WireObject.parse(bytes, context: "body") }
+        } catch let error as WireError {
+            throw APIError.invalid(error.message)
+        }
+    }
+
+    /// A path parameter, percent-decoded once and checked like the same field in a body.
+    static func identifier(_ context: BasicRequestContext, _ name: String, field: String) throws -> String {
+        guard let raw = context.parameters.get(name) else { throw APIError.invalid("missing \(field)") }
+        guard let decoded = raw.removingPercentEncoding else {
+            throw APIError.invalid("\(field) in the path is not valid percent-encoded UTF-8")
+        }
+        if let problem = EpisodeRules.identifierProblem(decoded) { throw APIError.invalid("\(field) \(problem)") }
+        return decoded
+    }
+
+    static func agent(_ context: BasicRequestContext) throws -> String {
+        try identifier(context, "agent_id", field: "agent_id")
+    }
+
+    static func episodeID(_ context: BasicRequestContext) throws -> String {
+        try identifier(context, "id", field: "episode id")
+    }
+}
+
+extension Response {
+    /// A JSON response from JSON text.
+    static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// A JSON response from a JSON value.
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        json(value.jsonText, status: status)
+    }
+}

@@ -1,0 +1,110 @@
+import Dispatch
+import EpisodicMemory
+import Foundation
+
+/// What `episodic eval` measures.
+public enum EvaluationMode: String, Sendable, CaseIterable {
+    /// Fast-vector search only (`retrieveBaseline`): the A/B baseline.
+    case baseline
+    /// BM25 only.
+    case lexical
+    /// Dense + BM25 fused, no rerank.
+    case coarse
+    /// Quality-vector search only.
+    case quality
+    /// The full pipeline.
+    case hybrid
+}
+
+/// Metrics and stage latencies of one mode over a dataset.
+public struct EvaluationReport: Sendable {
+    public var mode: EvaluationMode
+    public var metrics: RankingMetrics.Summary
+    /// Stage name → milliseconds per query.
+    public var stageTimings: [String: [Double]]
+    /// Queries answered by the coarse fallback.
+    public var fallbacks: Int
+
+    public func percentile(_ stage: String, _ p: Double) -> Double {
+        let sorted = (stageTimings[stage] ?? []).sorted()
+        return sorted.isEmpty ? 0 : sorted[Int(p * Double(sorted.count - 1))]
+    }
+}
+
+/// Runs a BEIR dataset through the retrieval modes: each query searched within its agent.
+public struct Evaluator: Sendable {
+    public let dataset: BEIRDataset
+    public let memory: EpisodicMemory
+    public var options: RetrievalOptions
+
+    public init(dataset: BEIRDataset, memory: EpisodicMemory, options: RetrievalOptions = .init(limit: 100, timeBudgetMs: nil)) {
+        self.dataset = dataset
+        self.memory = memory
+        self.options = options
+    }
+
+    /// Stores every document as an episode of its agent, with both vectors, in batches; skips
+    /// documents already present (a rerun continues an interrupted ingest).
+    public static func ingest(
+        _ dataset: BEIRDataset, into memory: EpisodicMemory, batchSize: Int = 64,
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) async throws {
+        var missing: [BEIRDataset.Document] = []
+        for (agent, documents) in Dictionary(grouping: dataset.documents, by: \.agent) {
+            let present = try await memory.existingIDs(agentID: agent, among: documents.map(\.id))
+            missing += documents.filter { !present.contains($0.id) }
+        }
+        var done = 0
+        for start in stride(from: 0, to: missing.count, by: batchSize) {
+            let batch = missing[start..<min(missing.count, start + batchSize)]
+            try await memory.add(batch.map { Episode(id: $0.id, agentID: $0.agent, content: $0.text) })
+            done += batch.count
+            progress(done, missing.count)
+        }
+    }
+
+    public func run(_ mode: EvaluationMode, progress: (Int, Int) -> Void = { _, _ in }) async throws -> EvaluationReport {
+        var summary = RankingMetrics.Summary()
+        var timings: [String: [Double]] = [:]
+        var fallbacks = 0
+        let k = options.limit ?? options.coarseTopK
+        for (index, query) in dataset.queries.enumerated() {
+            let ranking: [String]
+            switch mode {
+            case .baseline:
+                let response = try await memory.retrieveBaseline(agentID: query.agent, query: query.text, topK: k)
+                ranking = response.results.map(\.episode.id)
+                record(response.timings, into: &timings)
+            case .lexical:
+                let start = DispatchTime.now().uptimeNanoseconds
+                ranking = try await memory.lexicalSearch(agentID: query.agent, query: query.text, topK: k).map(\.episode.id)
+                timings["lexical", default: []].append(Self.ms(since: start))
+                timings["total", default: []].append(Self.ms(since: start))
+            case .quality:
+                let start = DispatchTime.now().uptimeNanoseconds
+                guard let column = memory.column(role: .quality)?.name else { throw RetrievalError.noColumn(role: "quality") }
+                ranking = try await memory.search(agentID: query.agent, column: column, query: query.text, topK: k).map(\.episode.id)
+                timings["total", default: []].append(Self.ms(since: start))
+            case .coarse, .hybrid:
+                var o = options
+                o.useReranking = mode == .hybrid
+                let response = try await memory.retrieve(agentID: query.agent, query: query.text, options: o)
+                ranking = response.results.map(\.episode.id)
+                if response.fallbackReason != nil && mode == .hybrid { fallbacks += 1 }
+                record(response.timings, into: &timings)
+            }
+            summary.add(ranking: ranking, relevance: dataset.qrels[query.id] ?? [:])
+            progress(index + 1, dataset.queries.count)
+        }
+        return EvaluationReport(mode: mode, metrics: summary.mean, stageTimings: timings, fallbacks: fallbacks)
+    }
+
+    static func ms(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
+
+    private func record(_ t: StageTimings, into timings: inout [String: [Double]]) {
+        timings["query_embedding", default: []].append(t.queryEmbeddingMs)
+        timings["coarse", default: []].append(t.coarseMs)
+        timings["rerank", default: []].append(t.rerankMs)
+        timings["total", default: []].append(t.totalMs)
+    }
+}

@@ -1,0 +1,85 @@
+import EpisodeStore
+import VectorSearch
+
+/// A candidate of a hybrid retrieval with its rank (1-based) and score in each stage's list.
+public struct FusionCandidate: Sendable, Equatable {
+    public var id: String
+    public var denseRank: Int?
+    public var denseScore: Float?
+    public var lexicalRank: Int?
+    public var lexicalScore: Double?
+    public var qualityRank: Int?
+    public var qualityScore: Float?
+    /// The fused coarse score.
+    public var coarseScore: Double = 0
+
+    public init(id: String) { self.id = id }
+}
+
+/// How the stages' rankings are combined: pure functions of the rankings, testable without models.
+public enum RankFusion {
+    /// Reciprocal-rank fusion of the dense and lexical lists, Σ 1/(k + rank), best first (ties by id).
+    public static func coarse(dense: [ScoredEpisode], lexical: [LexicalHit], k: Double) -> [FusionCandidate] {
+        var byID: [String: FusionCandidate] = [:]
+        for (rank, hit) in dense.enumerated() {
+            byID[hit.episodeID, default: FusionCandidate(id: hit.episodeID)].denseRank = rank + 1
+            byID[hit.episodeID]!.denseScore = hit.score
+        }
+        for (rank, hit) in lexical.enumerated() {
+            byID[hit.episodeID, default: FusionCandidate(id: hit.episodeID)].lexicalRank = rank + 1
+            byID[hit.episodeID]!.lexicalScore = hit.score
+        }
+        var candidates = Array(byID.values)
+        for i in candidates.indices {
+            candidates[i].coarseScore = reciprocal(candidates[i].denseRank, k) + reciprocal(candidates[i].lexicalRank, k)
+        }
+        candidates.sort { $0.coarseScore != $1.coarseScore ? $0.coarseScore > $1.coarseScore : $0.id < $1.id }
+        return candidates
+    }
+
+    /// Sets each candidate's quality rank from the quality scores (best first, ties by id).
+    public static func rankQuality(_ candidates: inout [FusionCandidate], scores: [String: Float]) {
+        let ordered = scores.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        var rankOf: [String: Int] = [:]
+        for (rank, entry) in ordered.enumerated() { rankOf[entry.key] = rank + 1 }
+        for i in candidates.indices {
+            candidates[i].qualityRank = rankOf[candidates[i].id]
+            candidates[i].qualityScore = scores[candidates[i].id]
+        }
+    }
+
+    /// The weights of the final reciprocal-rank fusion.
+    public struct Weights: Sendable, Equatable {
+        public var dense: Double = 1
+        public var lexical: Double = 1
+        public var quality: Double = 1
+        public init(dense: Double = 1, lexical: Double = 1, quality: Double = 1) {
+            self.dense = dense
+            self.lexical = lexical
+            self.quality = quality
+        }
+    }
+
+    /// The final order: candidates with a quality rank by the weighted fusion of their dense,
+    /// lexical and quality ranks; then every other candidate in coarse order. Returns each
+    /// candidate with its final score and whether it was reranked.
+    public static func final(_ candidates: [FusionCandidate], k: Double, weights: Weights)
+        -> [(candidate: FusionCandidate, score: Double, reranked: Bool)]
+    {
+        var scored = candidates.map { c -> (candidate: FusionCandidate, score: Double, reranked: Bool) in
+            guard let q = c.qualityRank else { return (c, c.coarseScore, false) }
+            let fused =
+                weights.dense * reciprocal(c.denseRank, k) + weights.lexical * reciprocal(c.lexicalRank, k)
+                + weights.quality * reciprocal(q, k)
+            return (c, fused, true)
+        }
+        scored.sort { a, b in
+            if a.reranked != b.reranked { return a.reranked }
+            return a.score != b.score ? a.score > b.score : a.candidate.id < b.candidate.id
+        }
+        return scored
+    }
+
+    @inline(__always)
+    static func reciprocal(_ rank: Int?, _ k: Double) -> Double { rank.map { 1 / (k + Double($0)) } ?? 0 }
+}
