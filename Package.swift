@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "EpisodeStore", targets: ["EpisodeStore"]),
         .library(name: "HybridRetrieval", targets: ["HybridRetrieval"]),
         .library(name: "EpisodicServer", targets: ["EpisodicServer"]),
+        .library(name: "EpisodicWire", targets: ["EpisodicWire"]),
         .executable(name: "episodic", targets: ["episodic"]),
         .executable(name: "episodic-bench", targets: ["episodic-bench"]),
     ],
@@ -90,6 +91,7 @@ let package = Package(
             dependencies: [
                 "EpisodicMemory", "EpisodicWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -163,6 +165,7 @@ let package = Package(
             dependencies: [
                 "EpisodicServer", "EpisodicMemory", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: hostSwift
         ),

@@ -10,11 +10,14 @@ public struct APIError: Error, Sendable, Equatable {
     /// A stable, machine-readable code (`not_found`, `invalid_request`, …).
     public var code: String
     public var message: String
+    /// Extra response headers (`Allow` of a 405).
+    public var headers: HTTPFields = [:]
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
     }
 
     static func invalid(_ message: String) -> APIError { APIError(.badRequest, "invalid_request", message) }
@@ -78,20 +81,50 @@ public struct APIError: Error, Sendable, Equatable {
     var response: Response {
         let body: [String: Any] = ["error": ["code": code, "message": message]]
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// The paths of the API with their methods, to tell an unknown path (404) from a known path asked
+/// with another method (405).
+struct RouteTemplates: Sendable {
+    /// Path templates (`/agents/{agent_id}/episodes`) and their methods.
+    let routes: [(template: [Substring], methods: [String])]
+
+    init(_ routes: [APIRoute]) {
+        var byPath: [String: [String]] = [:]
+        for route in routes { byPath[route.path, default: []].append(route.method.rawValue) }
+        self.routes = byPath.map { (Array($0.key.split(separator: "/")), $0.value.sorted()) }
+    }
+
+    /// The methods of the route whose template matches `path`, if any.
+    func methods(for path: String) -> [String]? {
+        let segments = path.split(separator: "/")
+        return routes.first { route in
+            route.template.count == segments.count
+                && zip(route.template, segments).allSatisfy { template, segment in template.hasPrefix("{") || template == segment }
+        }?.methods
     }
 }
 
 /// Turns every error — thrown by a handler, or the router's "not found" — into the JSON error
-/// shape and status.
+/// shape and status; a known path asked with another method is a 405 with `Allow`.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let routes: RouteTemplates
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
-            let api = APIError.from(error)
+            var api = APIError.from(error)
+            if api.status == .notFound, api.code == "route_not_found", let allowed = routes.methods(for: request.uri.path) {
+                api = APIError(
+                    .methodNotAllowed, "method_not_allowed",
+                    "\(request.method.rawValue) is not allowed here; allowed: \(allowed.joined(separator: ", "))",
+                    headers: [.allow: allowed.joined(separator: ", ")])
+            }
             if api.status == .internalServerError {
                 context.logger.error("request failed: \(error)", metadata: ["path": "\(request.uri.path)"])
             }

@@ -6,7 +6,7 @@ import Hummingbird
 extension EpisodicAPI {
     @Sendable func addEpisodes(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let agent = try RequestInput.agent(context)
-        let body = try await RequestInput.body(request, limit: configuration.maxBodyBytes)
+        let body = try await RequestInput.body(request, limit: configuration.maxBodyBytes, timeout: configuration.bodyTimeoutSeconds)
         let items = try APIError.fromWire { () throws(WireError) in try episodes(in: body, agentID: agent) }
         let memory = self.memory, batch = items
         let stored = try await gate.run { try await memory.add(batch) }

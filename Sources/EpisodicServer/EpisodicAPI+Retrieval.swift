@@ -6,7 +6,7 @@ import Hummingbird
 extension EpisodicAPI {
     @Sendable func retrieveHybrid(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let agent = try RequestInput.agent(context)
-        let body = try await RequestInput.body(request, limit: configuration.maxBodyBytes)
+        let body = try await RequestInput.body(request, limit: configuration.maxBodyBytes, timeout: configuration.bodyTimeoutSeconds)
         let (query, options) = try APIError.fromWire { () throws(WireError) in try hybridRequest(body) }
         try checkQuery(query)
         let memory = self.memory, fixedOptions = options
@@ -17,7 +17,7 @@ extension EpisodicAPI {
 
     @Sendable func retrieveBaseline(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let agent = try RequestInput.agent(context)
-        let body = try await RequestInput.body(request, limit: configuration.maxBodyBytes)
+        let body = try await RequestInput.body(request, limit: configuration.maxBodyBytes, timeout: configuration.bodyTimeoutSeconds)
         let (query, topK) = try APIError.fromWire { () throws(WireError) in
             try body.allowOnly(["query", "top_k"])
             return (try body.requiredString("query"), try body.int("top_k", range: 1...1000) ?? 10)

@@ -2,6 +2,7 @@ import EpisodicMemory
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 
 /// Limits and defaults of the HTTP API.
@@ -17,6 +18,17 @@ public struct APIConfiguration: Sendable {
     /// Requests embedding or retrieving at once; the rest wait in arrival order. Default: the
     /// number of cores.
     public var concurrentComputations = ProcessInfo.processInfo.activeProcessorCount
+    /// `Host` header values accepted (names without the port, lowercase); nil accepts any. A server
+    /// on loopback accepts only loopback names by default, so that a web page whose DNS name was
+    /// rebound to 127.0.0.1 cannot reach it.
+    public var allowedHosts: Set<String>? = APIConfiguration.loopbackHosts
+    /// A request body must arrive within this many seconds (408 beyond).
+    public var bodyTimeoutSeconds: Double = 30
+    /// A connection with no request activity for this long is closed (idle and half-sent ones).
+    public var idleTimeoutSeconds: Double = 30
+
+    /// The names of this machine's loopback interface.
+    public static let loopbackHosts: Set<String> = ["localhost", "127.0.0.1", "::1", "[::1]"]
 
     public init() {}
 }
@@ -40,11 +52,19 @@ public final class EpisodicAPI: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
-        router.add(middleware: ErrorMiddleware())
+        let templates = RouteTemplates(routes)
+        router.add(middleware: ErrorMiddleware(routes: templates))
+        router.add(middleware: RequestGuardMiddleware(allowedHosts: configuration.allowedHosts, routes: templates))
         for route in routes {
             router.on(RouterPath(route.routerPath), method: route.method, use: route.handler)
         }
         return router
+    }
+
+    /// The HTTP/1.1 server this API runs on: connections idle (or half-sent) for
+    /// ``APIConfiguration/idleTimeoutSeconds`` are closed.
+    public var server: HTTPServerBuilder {
+        .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9))))
     }
 
     /// The operations, in the order the OpenAPI document lists them.

@@ -10,11 +10,18 @@ public enum EpisodicServer {
         memory: EpisodicMemory, host: String, port: Int, configuration: APIConfiguration = .init(),
         onServerRunning: (@Sendable (Int) async -> Void)? = nil
     ) async throws {
+        var configuration = configuration
+        if var hosts = configuration.allowedHosts {
+            // The address it listens on is always a name it answers to.
+            hosts.insert(host.lowercased())
+            configuration.allowedHosts = hosts
+        }
         let api = EpisodicAPI(memory: memory, configuration: configuration)
         // The level comes from the process's logging bootstrap (EPISODIC_LOG_LEVEL for the CLI).
         let logger = Logger(label: "episodic.server")
         let app = Application(
             router: api.router(),
+            server: api.server,
             configuration: .init(address: .hostname(host, port: port), serverName: "episodic"),
             onServerRunning: { channel in await onServerRunning?(channel.localAddress?.port ?? port) },
             logger: logger)

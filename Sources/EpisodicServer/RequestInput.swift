@@ -5,13 +5,26 @@ import Hummingbird
 
 /// What a request brings: a JSON body and decoded, validated path parameters.
 enum RequestInput {
-    /// Reads at most `limit` bytes of body (413 beyond) and parses one JSON object (400 otherwise).
-    static func body(_ request: Request, limit: Int) async throws -> WireObject {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch {
-            throw APIError(.contentTooLarge, "body_too_large", "request body over the limit of \(limit) bytes")
+    /// Reads at most `limit` bytes of body (413 beyond) within `timeout` seconds (408 beyond) and
+    /// parses one JSON object (400 otherwise).
+    static func body(_ request: Request, limit: Int, timeout: Double) async throws -> WireObject {
+        let buffer: ByteBuffer = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                do {
+                    return try await request.body.collect(upTo: limit)
+                } catch {
+                    throw APIError(.contentTooLarge, "body_too_large", "request body over the limit of \(limit) bytes")
+                }
+            }
+            group.addTask {
+                try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else {
+                throw APIError(.requestTimeout, "body_timeout", "the request body did not arrive within \(Int(timeout)) s")
+            }
+            return buffer
         }
         guard buffer.readableBytes > 0 else { throw APIError.invalid("the request needs a JSON body") }
         do {

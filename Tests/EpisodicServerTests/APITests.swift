@@ -15,12 +15,12 @@ import Testing
         try await ServerFixture.with { f in
             try await f.live { client in
                 let one = try await client.execute(
-                    uri: "/agents/planner/episodes", method: .post,
+                    uri: "/agents/planner/episodes", method: .post, headers: jsonHeaders,
                     body: jsonBody(["content": "Booked the flight to Lisbon for Friday", "metadata": ["tool": "flights"]]))
                 #expect(one.status == .created)
                 let id = try #require((one.json["ids"] as? [String])?.first)
                 let batch = try await client.execute(
-                    uri: "/agents/planner/episodes", method: .post,
+                    uri: "/agents/planner/episodes", method: .post, headers: jsonHeaders,
                     body: jsonBody([
                         "episodes": [
                             ["content": "Paid the electricity bill", "created_at": "2024-01-02T10:00:00Z"],
@@ -71,7 +71,7 @@ import Testing
                 ].map { Episode(agentID: "planner", content: $0) })
             try await f.live { client in
                 let hybrid = try await client.execute(
-                    uri: "/agents/planner/retrieve-hybrid", method: .post,
+                    uri: "/agents/planner/retrieve-hybrid", method: .post, headers: jsonHeaders,
                     body: jsonBody(["query": "what does Alice eat?", "coarse_top_k": 10, "rerank_top_k": 3, "limit": 4]))
                 #expect(hybrid.status == .ok)
                 let results = try #require(hybrid.json["results"] as? [[String: Any]])
@@ -84,19 +84,20 @@ import Testing
                 #expect((timings["total"] as? Double ?? 0) > 0 && timings["rerank"] != nil && timings["query_embedding"] != nil)
 
                 let off = try await client.execute(
-                    uri: "/agents/planner/retrieve-hybrid", method: .post,
+                    uri: "/agents/planner/retrieve-hybrid", method: .post, headers: jsonHeaders,
                     body: jsonBody(["query": "flight", "use_reranking": false, "lexical": false]))
                 #expect((off.json["results"] as? [[String: Any]] ?? []).allSatisfy { $0["stage"] as? String == "coarse_only" })
 
                 let baseline = try await client.execute(
-                    uri: "/agents/planner/retrieve-baseline", method: .post,
+                    uri: "/agents/planner/retrieve-baseline", method: .post, headers: jsonHeaders,
                     body: jsonBody(["query": "flight to Portugal", "top_k": 2]))
                 #expect(baseline.status == .ok)
                 let hits = try #require(baseline.json["results"] as? [[String: Any]])
                 #expect(hits.count == 2 && hits.allSatisfy { $0["stage"] as? String == "coarse_only" })
                 #expect(((hits[0]["episode"] as? [String: Any])?["content"] as? String) == "Booked the flight to Lisbon for Friday")
 
-                let unknown = try await client.execute(uri: "/agents/ghost/retrieve-hybrid", method: .post, body: jsonBody(["query": "x"]))
+                let unknown = try await client.execute(
+                    uri: "/agents/ghost/retrieve-hybrid", method: .post, headers: jsonHeaders, body: jsonBody(["query": "x"]))
                 #expect(unknown.status == .notFound && unknown.errorCode == "agent_not_found")
             }
         }
@@ -128,7 +129,7 @@ import Testing
                     ("/agents/a/episodes?cursor=garbage", .get, nil, "cursor"),
                 ]
                 for (uri, method, body, fragment) in cases {
-                    let response = try await client.execute(uri: uri, method: method, body: body)
+                    let response = try await client.execute(uri: uri, method: method, headers: jsonHeaders, body: body)
                     #expect(response.status == .badRequest, "\(uri) \(String(describing: body.map { String(buffer: $0) }))")
                     #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
                     let message = (response.json["error"] as? [String: Any])?["message"] as? String ?? ""
@@ -136,10 +137,10 @@ import Testing
                 }
                 // A duplicate id is a conflict, and changes nothing.
                 let first = try await client.execute(
-                    uri: "/agents/a/episodes", method: .post, body: jsonBody(["id": "dup", "content": "one"]))
+                    uri: "/agents/a/episodes", method: .post, headers: jsonHeaders, body: jsonBody(["id": "dup", "content": "one"]))
                 #expect(first.status == .created)
                 let second = try await client.execute(
-                    uri: "/agents/a/episodes", method: .post, body: jsonBody(["id": "dup", "content": "two"]))
+                    uri: "/agents/a/episodes", method: .post, headers: jsonHeaders, body: jsonBody(["id": "dup", "content": "two"]))
                 #expect(second.status == .conflict && second.errorCode == "duplicate_episode")
                 #expect(try await f.memory.episode(agentID: "a", id: "dup").content == "one")
             }
@@ -154,15 +155,15 @@ import Testing
         ) { f in
             try await f.live { client in
                 let body = try await client.execute(
-                    uri: "/agents/a/episodes", method: .post,
+                    uri: "/agents/a/episodes", method: .post, headers: jsonHeaders,
                     body: jsonBody(["content": String(repeating: "x", count: 3000)]))
                 #expect(body.status == .contentTooLarge && body.errorCode == "body_too_large")
                 let text = try await client.execute(
-                    uri: "/agents/a/episodes", method: .post,
+                    uri: "/agents/a/episodes", method: .post, headers: jsonHeaders,
                     body: jsonBody(["content": String(repeating: "y", count: 600)]))
                 #expect(text.status == .contentTooLarge && text.errorCode == "text_too_large")
                 let batch = try await client.execute(
-                    uri: "/agents/a/episodes", method: .post,
+                    uri: "/agents/a/episodes", method: .post, headers: jsonHeaders,
                     body: jsonBody(["episodes": (0..<4).map { ["content": "e\($0)"] }]))
                 #expect(batch.status == .contentTooLarge && batch.errorCode == "batch_too_large")
                 #expect(try await f.memory.stats().episodes == 0)
@@ -174,19 +175,19 @@ import Testing
         try await ServerFixture.with { f in
             try await f.live { client in
                 let wrong = try await client.execute(
-                    uri: "/agents/a/episodes", method: .post,
+                    uri: "/agents/a/episodes", method: .post, headers: jsonHeaders,
                     body: jsonBody(["content": "x", "vectors": ["vector_fastembed": [0.1, 0.2, 0.3]]]))
                 #expect(wrong.status == .unprocessableContent && wrong.errorCode == "invalid_vector")
                 #expect(
                     ((wrong.json["error"] as? [String: Any])?["message"] as? String)?.contains("384-dimensional vectors, got 3") == true)
                 let unknown = try await client.execute(
-                    uri: "/agents/a/episodes", method: .post,
+                    uri: "/agents/a/episodes", method: .post, headers: jsonHeaders,
                     body: jsonBody(["content": "x", "vectors": ["embedding": [0.1]]]))
                 #expect(unknown.status == .unprocessableContent && unknown.errorCode == "unknown_column")
                 // The right dimension is stored as given: no model is needed for that vector.
                 let given = (0..<384).map { Double($0 % 7) / 10 }
                 let ok = try await client.execute(
-                    uri: "/agents/a/episodes", method: .post,
+                    uri: "/agents/a/episodes", method: .post, headers: jsonHeaders,
                     body: jsonBody(["id": "given", "content": "x", "vectors": ["vector_fastembed": given]]))
                 #expect(ok.status == .created)
                 #expect(try await f.memory.vectors(agentID: "a", id: "given")["vector_fastembed"]?.first == 0)
@@ -198,14 +199,16 @@ import Testing
     @Test func aMissingRequiredModelIs503() async throws {
         try await ServerFixture.with(fastModelDirectory: URL(fileURLWithPath: "/nonexistent/fast-model")) { f in
             try await f.live { client in
-                let add = try await client.execute(uri: "/agents/a/episodes", method: .post, body: jsonBody(["content": "x"]))
+                let add = try await client.execute(
+                    uri: "/agents/a/episodes", method: .post, headers: jsonHeaders, body: jsonBody(["content": "x"]))
                 #expect(add.status == .serviceUnavailable && add.errorCode == "model_unavailable")
                 #expect(((add.json["error"] as? [String: Any])?["message"] as? String)?.contains("/nonexistent/fast-model") == true)
                 try await f.memory.add([
                     NewEpisode(
                         Episode(id: "e", agentID: "a", content: "x"), vectors: ["vector_fastembed": [Float](repeating: 0.05, count: 384)])
                 ])
-                let retrieve = try await client.execute(uri: "/agents/a/retrieve-hybrid", method: .post, body: jsonBody(["query": "x"]))
+                let retrieve = try await client.execute(
+                    uri: "/agents/a/retrieve-hybrid", method: .post, headers: jsonHeaders, body: jsonBody(["query": "x"]))
                 #expect(retrieve.status == .serviceUnavailable)
                 let health = try await client.execute(uri: "/health", method: .get)
                 #expect(health.status == .ok)
@@ -222,9 +225,12 @@ import Testing
                 #expect(models["fast"]?["loaded"] as? Bool == false && models["quality"]?["loaded"] as? Bool == false)
                 #expect(models["quality"]?["dimension"] as? Int == 1024)
 
-                _ = try await client.execute(uri: "/agents/m/episodes", method: .post, body: jsonBody(["content": "Booked a flight"]))
-                _ = try await client.execute(uri: "/agents/m/episodes", method: .post, body: jsonBody(["content": "Paid a bill"]))
-                _ = try await client.execute(uri: "/agents/m/retrieve-hybrid", method: .post, body: jsonBody(["query": "flight"]))
+                _ = try await client.execute(
+                    uri: "/agents/m/episodes", method: .post, headers: jsonHeaders, body: jsonBody(["content": "Booked a flight"]))
+                _ = try await client.execute(
+                    uri: "/agents/m/episodes", method: .post, headers: jsonHeaders, body: jsonBody(["content": "Paid a bill"]))
+                _ = try await client.execute(
+                    uri: "/agents/m/retrieve-hybrid", method: .post, headers: jsonHeaders, body: jsonBody(["query": "flight"]))
                 _ = try await client.execute(uri: "/agents/m/episodes/none", method: .get)
                 let after = try await client.execute(uri: "/health", method: .get)
                 #expect(((after.json["models"] as? [String: [String: Any]])?["fast"]?["loaded"] as? Bool) == true)
@@ -267,7 +273,7 @@ import Testing
                     let parts = entry.split(separator: " ")
                     let uri = String(parts[1]).replacingOccurrences(of: "{agent_id}", with: "x").replacingOccurrences(of: "{id}", with: "y")
                     let reply = try await client.execute(
-                        uri: uri, method: HTTPRequest.Method(String(parts[0]))!, body: jsonBody(["query": "q"]))
+                        uri: uri, method: HTTPRequest.Method(String(parts[0]))!, headers: jsonHeaders, body: jsonBody(["query": "q"]))
                     #expect(reply.errorCode != "route_not_found" && reply.status != .methodNotAllowed, "\(entry) → \(reply.status)")
                 }
                 // And what is not documented is not routed.

@@ -44,7 +44,7 @@ struct ServerFixture {
 
     /// Runs `body` against the API served on 127.0.0.1 (a real socket and HTTP client).
     func live(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = Application(router: api.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        let app = Application(router: api.router(), server: api.server, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live, body)
     }
 }

@@ -72,6 +72,31 @@ import Testing
         }
     }
 
+    @Test func onlyOwnerSlashNameIDsAreAccepted() {
+        for good in ["BAAI/bge-small-en-v1.5", "sentence-transformers/all-MiniLM-L6-v2", "a/b", "Org_1/model.v2"] {
+            #expect((try? ModelFetcher.validate(repositoryID: good)) != nil, "\(good)")
+        }
+        for bad in [
+            "", "a", "a/", "/a", "a/b/c", "BAAI/bge-small-en-v1.5/x/..", "a/..", "../x", "./x", "a/.b", "a/b.", "a/b--c",
+            "a/b c", "a/é", "a\\b/c", String(repeating: "x", count: 97) + "/y",
+        ] {
+            #expect(throws: ModelFetchError.self, "\(bad.debugDescription)") { try ModelFetcher.validate(repositoryID: bad) }
+        }
+    }
+
+    @Test func aNameThatWouldLeaveTheModelsFolderIsRefusedBeforeAnyDiskWork() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let models = tmp.url.appendingPathComponent("models")
+        try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
+        try Data("keep".utf8).write(to: tmp.url.appendingPathComponent("precious"))
+        let fetcher = ModelFetcher(endpoint: URL(string: "http://127.0.0.1:9")!)
+        await #expect(throws: ModelFetchError.self) { try await fetcher.fetch(repository: "x/..", into: models, force: true) }
+        await #expect(throws: ModelFetchError.self) { try await fetcher.fetch(repository: "", into: models, force: true) }
+        #expect(FileManager.default.fileExists(atPath: tmp.url.appendingPathComponent("precious").path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: models.path).isEmpty)
+    }
+
     func withHub(_ hub: Hub, _ body: @escaping @Sendable (URL) async throws -> Void) async throws {
         let app = Application(router: hub.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in

@@ -14,9 +14,21 @@ struct CLIRunner {
             .appendingPathComponent("episodic")
     }
 
-    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Result {
+    /// Runs the tool as the unprivileged user `nobody` when this process is root (as in CI), so
+    /// that file permissions apply; as itself otherwise.
+    static func runUnprivileged(_ arguments: [String], stdin: String? = nil) throws -> Result {
+        guard getuid() == 0 else { return try run(arguments, stdin: stdin) }
+        return try run(
+            ["--reuid=65534", "--regid=65534", "--clear-groups", binary.path] + arguments, stdin: stdin,
+            executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
+    }
+
+    static func run(
+        _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+        executable: URL = binary
+    ) throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe(), input = Pipe()

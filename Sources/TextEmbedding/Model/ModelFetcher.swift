@@ -14,6 +14,10 @@ public enum ModelFetchError: Error, Equatable, Sendable, CustomStringConvertible
     case noSafetensors(repository: String)
     case checksumMismatch(file: String, expected: String, actual: String)
     case alreadyInstalled(path: String)
+    /// Not a Hugging Face repository id (`owner/name`), refused before any network or disk work.
+    case invalidRepositoryID(String, reason: String)
+    /// A path the download would write or delete lies outside the models folder.
+    case pathOutsideModelsFolder(String)
 
     public var description: String {
         switch self {
@@ -25,6 +29,9 @@ public enum ModelFetchError: Error, Equatable, Sendable, CustomStringConvertible
         case .checksumMismatch(let file, let expected, let actual):
             return "\(file): checksum \(actual) does not match the hub's \(expected); the download was discarded — rerun to fetch it again"
         case .alreadyInstalled(let path): return "\(path) already exists (use --force to replace it)"
+        case .invalidRepositoryID(let id, let reason):
+            return "\(id.debugDescription) is not a Hugging Face repository id (\(reason)); give owner/name, e.g. BAAI/bge-small-en-v1.5"
+        case .pathOutsideModelsFolder(let path): return "refusing to write or delete \(path): it is outside the models folder"
         }
     }
 }
@@ -66,22 +73,53 @@ public struct ModelFetcher: Sendable {
         repository: String, into modelsRoot: URL, force: Bool = false,
         progress: @escaping Progress = { _, _, _ in }
     ) async throws -> URL {
-        let name = String(repository.split(separator: "/").last ?? Substring(repository))
-        let destination = modelsRoot.appendingPathComponent(name)
+        try Self.validate(repositoryID: repository)
+        let name = String(repository.split(separator: "/").last!)
+        let destination = try Self.inside(modelsRoot, modelsRoot.appendingPathComponent(name))
         if FileManager.default.fileExists(atPath: destination.path) && !force {
             throw ModelFetchError.alreadyInstalled(path: destination.path)
         }
         let files = try await listing(repository: repository).filter { Self.isNeeded($0.path) }
         guard files.contains(where: { $0.path == "model.safetensors" }) else { throw ModelFetchError.noSafetensors(repository: repository) }
         // Kept between runs: a rerun resumes the files already (partly) here.
-        let staging = modelsRoot.appendingPathComponent(".fetch-\(name)")
+        let staging = try Self.inside(modelsRoot, modelsRoot.appendingPathComponent(".fetch-\(name)"))
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         for file in files {
+            _ = try Self.inside(staging, staging.appendingPathComponent(file.path))
             try await download(file, repository: repository, into: staging, progress: progress)
         }
         if FileManager.default.fileExists(atPath: destination.path) { try FileManager.default.removeItem(at: destination) }
         try FileManager.default.moveItem(at: staging, to: destination)
         return destination
+    }
+
+    /// Throws ``ModelFetchError/invalidRepositoryID(_:reason:)`` unless `id` is `owner/name`, each
+    /// part 1–96 of `A–Z a–z 0–9 - _ .`, neither starting nor ending with `.` or `-`, without `..`
+    /// or `--` (the hub's own rules), so that the name can never address another folder.
+    public static func validate(repositoryID id: String) throws(ModelFetchError) {
+        let parts = id.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { throw .invalidRepositoryID(id, reason: "it must be exactly owner/name") }
+        for part in parts {
+            guard !part.isEmpty, part.count <= 96 else { throw .invalidRepositoryID(id, reason: "each part has 1 to 96 characters") }
+            guard part.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+                throw .invalidRepositoryID(id, reason: "only letters, digits, '-', '_' and '.' are allowed")
+            }
+            guard !part.contains(".."), !part.contains("--"), let first = part.first, let last = part.last,
+                !".-".contains(first), !".-".contains(last)
+            else {
+                throw .invalidRepositoryID(id, reason: "a part may not start or end with '.' or '-', nor hold '..' or '--'")
+            }
+        }
+    }
+
+    /// `path`, resolved (symbolic links and `..` included), when it lies inside `folder`.
+    static func inside(_ folder: URL, _ path: URL) throws -> URL {
+        let base = folder.standardizedFileURL.resolvingSymlinksInPath().path
+        let resolved = path.standardizedFileURL.resolvingSymlinksInPath()
+        guard resolved.path.hasPrefix(base + "/"), resolved.path != base else {
+            throw ModelFetchError.pathOutsideModelsFolder(resolved.path)
+        }
+        return resolved
     }
 
     /// The repository's files at `revision`.

@@ -60,38 +60,24 @@ public final class SafetensorsFile: @unchecked Sendable {
     private let mappedSize: Int
     private let dataOffset: Int
 
-    /// Largest header accepted (the reference implementation's limit).
-    static let maxHeaderSize = 100_000_000
-
-    /// Maps the file at `url` and validates its header.
-    public init(url: URL) throws {
-        path = url.path
-        let name = url.lastPathComponent
+    /// Reads and validates the header of a safetensors file whose whole content is `file`: the tensors,
+    /// the metadata, and the header's length. Nothing here can trap, whatever the bytes.
+    @_spi(Fuzzing)
+    public static func parseHeader(_ file: UnsafeRawBufferPointer, file name: String) throws
+        -> (tensors: [String: TensorInfo], metadata: [String: String], headerLength: Int)
+    {
         func corrupt(_ reason: String) -> EmbeddingError { .corruptWeights(file: name, reason: reason) }
-
-        let fd = open(url.path, O_RDONLY)
-        guard fd >= 0 else {
-            throw EmbeddingError.missingFile(name: name, directory: url.deletingLastPathComponent().path)
-        }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw corrupt("cannot stat the file") }
-        let size = Int(st.st_size)
+        let size = file.count
         guard size >= 8 else { throw corrupt("the file has \(size) bytes, fewer than the 8-byte header length") }
-        guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
-            throw corrupt("mmap failed (errno \(errno))")
+        let rawLength = UInt64(littleEndian: file.loadUnaligned(as: UInt64.self))
+        guard rawLength > 0, rawLength <= UInt64(Self.maxHeaderSize) else {
+            throw corrupt("header length \(rawLength) is out of range")
         }
-        var ok = false
-        defer { if !ok { munmap(mapped, size) } }
-
-        let headerLength = Int(UInt64(littleEndian: mapped.loadUnaligned(as: UInt64.self)))
-        guard headerLength > 0, headerLength <= Self.maxHeaderSize else {
-            throw corrupt("header length \(headerLength) is out of range")
-        }
+        let headerLength = Int(rawLength)
         guard headerLength <= size - 8 else {
             throw corrupt("header length \(headerLength) runs past the end of the \(size)-byte file (truncated?)")
         }
-        let headerData = Data(bytes: mapped + 8, count: headerLength)
+        let headerData = Data(bytes: file.baseAddress! + 8, count: headerLength)
         guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
             throw corrupt("the header is not a JSON object")
         }
@@ -117,13 +103,13 @@ public final class SafetensorsFile: @unchecked Sendable {
             guard end <= dataSize else {
                 throw corrupt("tensor \(key) ends at byte \(end) of a \(dataSize)-byte data section (truncated?)")
             }
-            var count = 1
+            var bytes = dtype.size
             for d in shape {
-                let (product, overflow) = count.multipliedReportingOverflow(by: d)
+                let (product, overflow) = bytes.multipliedReportingOverflow(by: d)
                 guard !overflow else { throw corrupt("tensor \(key) has an overflowing shape \(shape)") }
-                count = product
+                bytes = product
             }
-            guard count * dtype.size == end - begin else {
+            guard bytes == end - begin else {
                 throw corrupt("tensor \(key): shape \(shape) × \(dtype.size) bytes ≠ \(end - begin) bytes stored")
             }
             tensors[key] = TensorInfo(dtype: dtype, shape: shape, byteRange: begin..<end)
@@ -133,6 +119,34 @@ public final class SafetensorsFile: @unchecked Sendable {
         where next.value.byteRange.lowerBound < previous.value.byteRange.upperBound {
             throw corrupt("tensors \(previous.key) and \(next.key) overlap")
         }
+        return (tensors, metadata, headerLength)
+    }
+
+    /// Largest header accepted (the reference implementation's limit).
+    static let maxHeaderSize = 100_000_000
+
+    /// Maps the file at `url` and validates its header.
+    public init(url: URL) throws {
+        path = url.path
+        let name = url.lastPathComponent
+        func corrupt(_ reason: String) -> EmbeddingError { .corruptWeights(file: name, reason: reason) }
+
+        let fd = open(url.path, O_RDONLY)
+        guard fd >= 0 else {
+            throw EmbeddingError.missingFile(name: name, directory: url.deletingLastPathComponent().path)
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw corrupt("cannot stat the file") }
+        let size = Int(st.st_size)
+        guard size >= 8 else { throw corrupt("the file has \(size) bytes, fewer than the 8-byte header length") }
+        guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
+            throw corrupt("mmap failed (errno \(errno))")
+        }
+        var ok = false
+        defer { if !ok { munmap(mapped, size) } }
+
+        let (tensors, metadata, headerLength) = try Self.parseHeader(UnsafeRawBufferPointer(start: mapped, count: size), file: name)
         self.tensors = tensors
         self.metadata = metadata
         self.base = mapped

@@ -155,6 +155,8 @@ struct ModelsCommand: AsyncParsableCommand {
                 guard let base = URL(string: endpoint), base.scheme != nil else {
                     throw Failure(message: "--endpoint must be a URL", status: ExitStatus.dataError)
                 }
+                // Before any network or disk work: a name such as "a/b/../.." must never address a folder.
+                try ModelFetcher.validate(repositoryID: repository)
                 let root = ModelsFolder.default
                 try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
                 let progress = ProgressReporter("fetching", total: nil)
@@ -174,6 +176,8 @@ struct ModelsCommand: AsyncParsableCommand {
                     case .checksumMismatch, .invalidListing, .noSafetensors:
                         throw Failure(message: error.description, status: ExitStatus.dataError)
                     case .network, .httpStatus: throw Failure(message: error.description, status: ExitStatus.unavailable)
+                    case .invalidRepositoryID, .pathOutsideModelsFolder:
+                        throw Failure(message: error.description, status: ExitStatus.dataError)
                     }
                 }
             }
