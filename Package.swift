@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "TextEmbedding", targets: ["TextEmbedding"]),
         .library(name: "VectorSearch", targets: ["VectorSearch"]),
         .library(name: "EpisodeStore", targets: ["EpisodeStore"]),
+        .library(name: "PostgresEpisodeStore", targets: ["PostgresEpisodeStore"]),
         .library(name: "HybridRetrieval", targets: ["HybridRetrieval"]),
         .library(name: "EpisodicServer", targets: ["EpisodicServer"]),
         .library(name: "EpisodicWire", targets: ["EpisodicWire"]),
@@ -41,6 +42,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -70,6 +73,17 @@ let package = Package(
             ],
             swiftSettings: hostSwift
         ),
+        // The scale-out backend: PostgreSQL with pgvector, through PostgresNIO's connection pool.
+        .target(
+            name: "PostgresEpisodeStore",
+            dependencies: [
+                "EpisodeStore", "VectorSearch",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: hostSwift
+        ),
         .target(
             name: "HybridRetrieval",
             dependencies: [
@@ -80,7 +94,10 @@ let package = Package(
         ),
         .target(
             name: "EpisodicMemory",
-            dependencies: ["HybridRetrieval", "EpisodeStore", "VectorSearch", "TextEmbedding", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "HybridRetrieval", "EpisodeStore", "PostgresEpisodeStore", "VectorSearch", "TextEmbedding",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: hostSwift
         ),
         // The JSON of an episode and of a retrieval, as HTTP and `import`/`export` read and write it.
@@ -130,7 +147,7 @@ let package = Package(
         // Fixtures and helpers shared by the test targets (paths, the tiny BERT's weights, temporary stores).
         .target(
             name: "TestSupport",
-            dependencies: ["EpisodicMemory"],
+            dependencies: ["EpisodicMemory", .product(name: "PostgresNIO", package: "postgres-nio")],
             path: "Tests/TestSupport",
             resources: [.copy("Fixtures")],
             // Optimized in debug too: writing the tiny BERT's 13.6 M seeded weights.
@@ -149,7 +166,10 @@ let package = Package(
         .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch", "CKernels", "TextEmbedding", "TestSupport"], swiftSettings: hostSwift),
         .testTarget(
             name: "EpisodeStoreTests",
-            dependencies: ["EpisodeStore", "TextEmbedding", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "EpisodeStore", "PostgresEpisodeStore", "TextEmbedding", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: hostSwift
         ),
         .testTarget(

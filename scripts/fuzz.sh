@@ -8,7 +8,8 @@ cd "$(dirname "$0")/../Fuzz"
 minutes="${1:-10}"; shift || true
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=(FuzzTokenizer FuzzSafetensors FuzzEpisodeJSON FuzzDates)
-swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+# lld: gold mislinks SwiftPM executables that take their main from libFuzzer.
+swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld
 run() {
   local name="$1"
   mkdir -p "artifacts/$name" "corpus/$name"

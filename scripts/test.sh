@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone: installs what the tests need (scripts/setup.sh --dev,
-# idempotent), builds, and runs every test target. This is what .ci/run calls.
+# idempotent), starts a real PostgreSQL with pgvector (scripts/postgres.sh), builds, runs every
+# test target against both store backends, and stops PostgreSQL. This is what .ci/run calls.
 #
 # Everything the tests read ships in the repository (Tests/TestSupport/Fixtures) or is installed
-# by scripts/setup.sh (the models).
+# by the scripts (the models, PostgreSQL). Set EPISODIC_TEST_POSTGRES_URL to use another server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --dev
+
+if [ -z "${EPISODIC_TEST_POSTGRES_URL:-}" ]; then
+  EPISODIC_TEST_POSTGRES_URL="$(scripts/postgres.sh start)"
+  export EPISODIC_TEST_POSTGRES_URL
+  trap 'scripts/postgres.sh stop' EXIT
+fi
 
 swift build --build-tests
 swift test --skip-build "$@"

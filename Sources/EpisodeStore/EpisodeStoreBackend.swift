@@ -45,6 +45,11 @@ public struct StoreStats: Sendable, Equatable {
     public struct Column: Sendable, Equatable {
         public var column: VectorColumn
         public var vectors: Int
+
+        public init(column: VectorColumn, vectors: Int) {
+            self.column = column
+            self.vectors = vectors
+        }
     }
     /// The file path, or the database URL without its password.
     public var location: String
@@ -55,6 +60,16 @@ public struct StoreStats: Sendable, Equatable {
     public var columns: [Column]
     /// Bytes on disk (SQLite: the file; PostgreSQL: the tables and indexes).
     public var bytes: Int64
+
+    public init(location: String, backend: String, schemaVersion: String, episodes: Int, agents: Int, columns: [Column], bytes: Int64) {
+        self.location = location
+        self.backend = backend
+        self.schemaVersion = schemaVersion
+        self.episodes = episodes
+        self.agents = agents
+        self.columns = columns
+        self.bytes = bytes
+    }
 }
 
 /// A store of episodes: rows, their vectors per column, and a full-text index, for one or many

@@ -1,17 +1,21 @@
 import EpisodeStore
 import Foundation
+import PostgresEpisodeStore
 import VectorSearch
 
 /// Where a store is, from `--db` / `$EPISODIC_DB`: the one place that names a concrete backend.
-/// A file path is a SQLite store (the embedded default).
+/// A file path is a SQLite store (the embedded default); a `postgres://user:password@host:port/db`
+/// URL (with `sslmode`, `schema`, …: see ``PostgresLocation``) a PostgreSQL store.
 public enum StoreLocation: Sendable, Equatable {
     case sqlite(path: String)
+    case postgres(url: String)
 
     /// The location of `text`: a `postgres://` or `postgresql://` URL, else a file path.
     public init(_ text: String) throws {
-        let lowered = text.lowercased()
-        if lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") {
-            throw StoreError.unavailable(location: Self.redacted(text), reason: "this build has no PostgreSQL backend")
+        if PostgresLocation.isURL(text) {
+            _ = try PostgresLocation(url: text)
+            self = .postgres(url: text)
+            return
         }
         guard !text.isEmpty else { throw StoreError.storeNotFound(location: "(empty --db)") }
         self = .sqlite(path: text)
@@ -34,6 +38,15 @@ public enum StoreLocation: Sendable, Equatable {
     public func exists() async throws -> Bool {
         switch self {
         case .sqlite(let path): return FileManager.default.fileExists(atPath: path)
+        case .postgres(let url):
+            do {
+                _ = try await PostgresEpisodeStore.appliedMigrations(url: url)
+                return true
+            } catch StoreError.storeNotFound {
+                return false
+            } catch StoreError.notAnEpisodeStore {
+                return true
+            }
         }
     }
 
@@ -46,6 +59,12 @@ public enum StoreLocation: Sendable, Equatable {
                 configuration: .init(
                     columns: columns, createIfMissing: configuration.createIfMissing, readOnly: configuration.readOnly,
                     limits: configuration.limits))
+        case .postgres(let url):
+            return try await PostgresEpisodeStore.open(
+                url: url,
+                configuration: .init(
+                    columns: columns, createIfMissing: configuration.createIfMissing, readOnly: configuration.readOnly,
+                    limits: configuration.limits))
         }
     }
 
@@ -53,6 +72,7 @@ public enum StoreLocation: Sendable, Equatable {
     func appliedMigrations() async throws -> [String] {
         switch self {
         case .sqlite(let path): return try SQLiteEpisodeStore.appliedMigrations(path: path)
+        case .postgres(let url): return try await PostgresEpisodeStore.appliedMigrations(url: url)
         }
     }
 
@@ -60,6 +80,7 @@ public enum StoreLocation: Sendable, Equatable {
     func migrate(to target: String?) async throws -> [String] {
         switch self {
         case .sqlite(let path): return try SQLiteEpisodeStore.migrate(path: path, to: target)
+        case .postgres(let url): return try await PostgresEpisodeStore.migrate(url: url, to: target)
         }
     }
 
@@ -67,6 +88,7 @@ public enum StoreLocation: Sendable, Equatable {
     var migrationNames: [String] {
         switch self {
         case .sqlite: return SQLiteSchema.versions
+        case .postgres: return PostgresEpisodeStore.migrationNames
         }
     }
 }

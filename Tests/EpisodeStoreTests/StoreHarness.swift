@@ -1,4 +1,5 @@
 import Foundation
+import PostgresEpisodeStore
 import TestSupport
 import VectorSearch
 
@@ -7,6 +8,7 @@ import VectorSearch
 /// The backends every conformance test runs on.
 enum Backend: String, CaseIterable, CustomStringConvertible, Sendable {
     case sqlite
+    case postgres
 
     var description: String { rawValue }
 }
@@ -18,6 +20,8 @@ struct StoreHarness {
     let directory: TemporaryDirectory
     /// How to open the same store again (a second process would).
     let reopen: @Sendable () async throws -> any EpisodeStoreBackend
+    /// The PostgreSQL schema of the store, dropped on cleanup.
+    var schema: String? = nil
 
     static let fast = VectorColumn(name: "vector_fastembed", role: .fast, dimension: 8, modelID: "test-fast", modelSHA256: "aa")
     static let quality = VectorColumn(name: "vector", role: .quality, dimension: 12, modelID: "test-quality", modelSHA256: "bb")
@@ -33,11 +37,22 @@ struct StoreHarness {
             return StoreHarness(backend: backend, store: store, directory: directory) {
                 try SQLiteEpisodeStore(path: path, configuration: .init(limits: limits))
             }
+        case .postgres:
+            // A small exact-scan limit, so that the HNSW path is exercised by the same tests.
+            let (url, schema) = try PostgresTestDatabase.url(["exact_scan_limit": "500"])
+            let store = try await PostgresEpisodeStore.open(
+                url: url, configuration: .init(columns: columns, createIfMissing: true, limits: limits))
+            var harness = StoreHarness(backend: backend, store: store, directory: directory) {
+                try await PostgresEpisodeStore.open(url: url, configuration: .init(limits: limits))
+            }
+            harness.schema = schema
+            return harness
         }
     }
 
     func cleanup() async {
         await store.close()
+        if let schema { await PostgresTestDatabase.drop(schema: schema) }
         directory.remove()
     }
 }

@@ -1,8 +1,14 @@
+import FuzzDriver
 import EpisodeStore
 import Foundation
 
 /// Any bytes as an RFC 3339 date and as a stored date text: refused, or accepted within the
 /// range, and then written out and read back to the same millisecond.
+@_cdecl("FuzzDates_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    runFuzzer(argc, argv) { data, size in fuzz(data!, size) }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)

@@ -1,8 +1,14 @@
+import FuzzDriver
 import EpisodicMemory
 import EpisodicWire
 
 /// Any bytes as an HTTP body and as an `import` line: refused with an error or accepted; what is
 /// accepted and passes the store's rules writes back as JSON that reads back to the same episode.
+@_cdecl("FuzzEpisodeJSON_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    runFuzzer(argc, argv) { data, size in fuzz(data!, size) }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = UnsafeBufferPointer(start: data, count: size)

@@ -1,7 +1,13 @@
+import FuzzDriver
 @_spi(Fuzzing) import TextEmbedding
 
 /// Any bytes as a whole safetensors file: the header parser refuses or accepts, never traps, and
 /// what it accepts lies inside the file.
+@_cdecl("FuzzSafetensors_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    runFuzzer(argc, argv) { data, size in fuzz(data!, size) }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let file = UnsafeRawBufferPointer(start: data, count: size)

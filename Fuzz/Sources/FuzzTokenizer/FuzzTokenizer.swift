@@ -1,3 +1,4 @@
+import FuzzDriver
 import Foundation
 import TextEmbedding
 
@@ -10,6 +11,11 @@ let tokenizer: WordPieceTokenizer = {
         .appendingPathComponent("Tests/TestSupport/Fixtures/tiny-bert-cls-1024/tokenizer.json")
     return try! WordPieceTokenizer(contentsOf: fixture)
 }()
+
+@_cdecl("FuzzTokenizer_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    runFuzzer(argc, argv) { data, size in fuzz(data!, size) }
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -1,0 +1,131 @@
+import EpisodeStore
+import Foundation
+import PostgresNIO
+import VectorSearch
+
+extension PostgresEpisodeStore {
+    /// Candidates fetched beyond `k` before rescoring: pgvector and this project's kernel may
+    /// order near-ties differently; with 16 spare rows the rescored top-k is the exact one.
+    static let rescoreMargin = 16
+
+    public func similaritySearch(vector: [Float], column name: String, topK: Int, agentID: String) async throws -> [ScoredEpisode] {
+        let column = try column(named: name)
+        do { try column.validate(vector) } catch { throw StoreError.vector(error) }
+        guard topK > 0 else { return [] }
+        let quoted = try PostgresIdentifier.quoted(column.name)
+        let cast = castType(column.name)
+        let episodes = try await agentEpisodeCount(agentID)
+        if episodes == 0 { throw StoreError.unknownAgent(agentID) }
+        let limit = topK + Self.rescoreMargin
+        var binds = PostgresBindings()
+        try binds.append(agentID)
+        try binds.append(Self.literal(vector))
+        try binds.append(limit)
+        var candidates: [(String, [Float])]
+        if episodes > postgres.exactScanLimit {
+            // HNSW with pgvector 0.8's iterative scan: the index is walked until `limit` rows of
+            // this agent were found (or the scan budget ran out), not filtered after the fact.
+            let query = PostgresQuery(
+                unsafeSQL: """
+                    SELECT id, \(quoted)::real[] FROM \(schema).episodes
+                    WHERE agent_id = $1 AND \(quoted) IS NOT NULL ORDER BY \(quoted) <#> $2::\(cast) LIMIT $3
+                    """, binds: binds)
+            let efSearch = min(1000, max(2 * limit, 100))
+            candidates = try await read { connection in
+                try await connection.query("BEGIN", logger: self.logger)
+                do {
+                    try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL hnsw.ef_search = \(efSearch)"), logger: self.logger)
+                    try await connection.query("SET LOCAL hnsw.iterative_scan = relaxed_order", logger: self.logger)
+                    try await connection.query("SET LOCAL hnsw.max_scan_tuples = 1000000", logger: self.logger)
+                    let rows = try await connection.query(query, logger: self.logger).collect().map {
+                        try $0.decode((String, [Float]).self)
+                    }
+                    try await connection.query("COMMIT", logger: self.logger)
+                    return rows
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                    throw error
+                }
+            }
+            // Never short: an approximate scan that found fewer rows than the agent has gives way
+            // to the exact one.
+            if candidates.count < limit, candidates.count < (try await vectorCount(column: column.name, agentID: agentID)) {
+                candidates = try await exactCandidates(binds: binds, quoted: quoted, cast: cast)
+            }
+        } else {
+            candidates = try await exactCandidates(binds: binds, quoted: quoted, cast: cast)
+        }
+        var scored = candidates.map { ScoredEpisode(episodeID: $0.0, score: VectorKernels.dot($0.1, vector), column: column.name) }
+        scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.episodeID < $1.episodeID }
+        return Array(scored.prefix(topK))
+    }
+
+    /// An exact scan of the agent's vectors: the ORDER BY expression is not the index's, so the
+    /// planner reads the agent's rows through the btree and sorts them.
+    private func exactCandidates(binds: PostgresBindings, quoted: String, cast: String) async throws -> [(String, [Float])] {
+        let query = PostgresQuery(
+            unsafeSQL: """
+                SELECT id, \(quoted)::real[] FROM \(schema).episodes
+                WHERE agent_id = $1 AND \(quoted) IS NOT NULL ORDER BY (\(quoted) <#> $2::\(cast)) + 0, id LIMIT $3
+                """, binds: binds)
+        return try await read { connection in
+            try await connection.query(query, logger: self.logger).collect().map { try $0.decode((String, [Float]).self) }
+        }
+    }
+
+    /// Episodes of the agent, as the counts table keeps them (one row read).
+    func agentEpisodeCount(_ agentID: String) async throws -> Int {
+        let query = PostgresQuery(
+            unsafeSQL: "SELECT episodes FROM \(schema).agent_stats WHERE agent_id = $1", binds: try Self.bindings(agentID))
+        return try await read { connection in try await connection.query(query, logger: self.logger).collect().first?.decode(Int.self) ?? 0
+        }
+    }
+
+    /// Full-text search in the agent's episodes, ranked by BM25 as SQLite's FTS5 ranks it (k1 1.2,
+    /// b 0.75, FTS5's idf; a word repeated in the query counts as often): PostgreSQL's `english`
+    /// configuration stems the words (Snowball) and drops stop words; the GIN index on
+    /// (agent_id, lexical) finds the agent's rows holding any of them; document frequencies are
+    /// counted among those rows — exact within the agent — and N and the average length come from
+    /// `agent_stats`. At most ``lexicalCandidateLimit`` rows are scored (those `ts_rank_cd` ranks
+    /// first), so that one very common word cannot make a query read a whole large agent.
+    public func lexicalSearch(query text: String, topK: Int, agentID: String) async throws -> [LexicalHit] {
+        let terms = LexicalQuery.terms(in: text)
+        guard !terms.isEmpty, topK > 0 else { return [] }
+        let schema = self.schema, logger = self.logger, limit = Self.lexicalCandidateLimit
+        let rows: (query: [(String, Int)], stats: (Int, Int)?, documents: [(String, String)]) = try await read { connection in
+            let query = try await connection.query(
+                "SELECT lexeme, coalesce(array_length(positions, 1), 1) FROM unnest(to_tsvector('english', \(terms.joined(separator: " "))))",
+                logger: logger
+            ).collect().map { try $0.decode((String, Int).self) }
+            guard !query.isEmpty else { return ([], nil, []) }
+            let tsquery = query.map { "'" + $0.0.replacingOccurrences(of: "'", with: "''") + "'" }.joined(separator: " | ")
+            let stats = try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: "SELECT episodes, tokens FROM \(schema).agent_stats WHERE agent_id = $1",
+                    binds: try Self.bindings(agentID)), logger: logger
+            ).collect().first?.decode((Int, Int).self)
+            var binds = PostgresBindings()
+            try binds.append(agentID)
+            try binds.append(tsquery)
+            try binds.append(limit)
+            let documents = try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT id, lexical::text FROM \(schema).episodes WHERE agent_id = $1 AND lexical @@ $2::tsquery
+                        ORDER BY ts_rank_cd(lexical, $2::tsquery) DESC, id LIMIT $3
+                        """, binds: binds), logger: logger
+            ).collect().map { try $0.decode((String, String).self) }
+            return (query, stats, documents)
+        }
+        guard let (episodes, tokens) = rows.stats, !rows.documents.isEmpty else { return [] }
+        let hits = BM25.rank(
+            query: rows.query, documents: rows.documents.map { ($0.0, TSVectorText.termFrequencies($0.1)) },
+            documentCount: episodes, averageLength: Double(tokens) / Double(max(1, episodes)))
+        return Array(hits.prefix(topK))
+    }
+
+    /// Rows of an agent a lexical search scores at most.
+    static let lexicalCandidateLimit = 20_000
+
+    public func prepareForSearch() async throws {}
+}
