@@ -117,7 +117,7 @@ let package = Package(
         // Exit statuses, progress bars and tables shared by the two command-line tools.
         .target(
             name: "CommandSupport",
-            dependencies: ["EpisodicMemory", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["EpisodicMemory", "EpisodicWire", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: hostSwift
         ),
         .executableTarget(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EpisodicMemory
+import EpisodicWire
 import Foundation
 
 /// Exit codes of `episodic`, following sysexits(3) where one fits.
@@ -38,6 +39,9 @@ public func reportingFailures<T>(_ body: () async throws -> T) async throws -> T
     } catch let failure as Failure {
         printError("error: \(failure.message)")
         throw ExitCode(failure.status)
+    } catch let error as WireError {
+        printError("error: \(error.message)")
+        throw ExitCode(ExitStatus.dataError)
     } catch let error as EmbeddingError {
         printError("error: \(error)")
         switch error {
@@ -49,10 +53,12 @@ public func reportingFailures<T>(_ body: () async throws -> T) async throws -> T
         printError("error: \(error)")
         switch error {
         case .storeNotFound, .episodeNotFound, .unknownAgent: throw ExitCode(ExitStatus.noInput)
-        case .vector, .invalidEpisode, .textTooLarge, .duplicateEpisode, .notADatabase, .notAnEpisodeStore, .unknownMigration,
+        case .vector, .invalidEpisode, .textTooLarge, .duplicateEpisode, .conflictingEpisode, .invalidFilter, .notADatabase,
+            .notAnEpisodeStore, .unknownMigration,
             .columnMismatch, .corruptEpisode, .reembedding:
             throw ExitCode(ExitStatus.dataError)
-        case .schemaTooNew, .modelMismatch, .busy, .readOnly, .columnsChanged, .unavailable: throw ExitCode(ExitStatus.unavailable)
+        case .schemaTooNew, .modelMismatch, .busy, .readOnly, .columnsChanged, .unavailable, .concurrentUpdate:
+            throw ExitCode(ExitStatus.unavailable)
         }
     } catch let error as VectorError {
         printError("error: \(error)")

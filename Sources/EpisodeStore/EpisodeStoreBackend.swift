@@ -1,19 +1,22 @@
 import Foundation
 import VectorSearch
 
-/// Where a page of an agent's episodes starts: after the episode with this creation time and id
-/// (keyset paging, newest first — stable while episodes are added).
+/// Where a page of an agent's episodes starts: after the episode with this date (its creation or
+/// update time, per the listing's ``EpisodeOrder``) and id — keyset paging, newest first, stable
+/// while episodes are added.
 public struct PagePosition: Sendable, Hashable {
-    public var createdAt: Date
+    public var date: Date
     public var id: String
 
-    public init(createdAt: Date, id: String) {
-        self.createdAt = createdAt
+    public init(date: Date, id: String) {
+        self.date = date
         self.id = id
     }
 
-    /// The position just after `episode`.
-    public init(after episode: Episode) { self.init(createdAt: episode.createdAt, id: episode.id) }
+    /// The position just after `episode` in a listing in `order`.
+    public init(after episode: Episode, order: EpisodeOrder = .createdAt) {
+        self.init(date: order == .createdAt ? episode.createdAt : episode.updatedAt, id: episode.id)
+    }
 }
 
 /// One hit of a lexical (full-text) search: BM25-style, positive, higher is better.
@@ -32,11 +35,21 @@ public struct EpisodeVector: Sendable {
     public var agentID: String
     public var episodeID: String
     public var vector: [Float]
+    /// The `updatedAt` of the episode whose text was embedded: when set, the vector is stored only
+    /// if the episode has not changed since (a background embedding never overwrites the vector
+    /// of newer text).
+    public var basedOn: Date?
 
-    public init(agentID: String, episodeID: String, vector: [Float]) {
+    public init(agentID: String, episodeID: String, vector: [Float], basedOn: Date? = nil) {
         self.agentID = agentID
         self.episodeID = episodeID
         self.vector = vector
+        self.basedOn = basedOn
+    }
+
+    /// The vector of `episode`'s current text.
+    public init(of episode: Episode, vector: [Float]) {
+        self.init(agentID: episode.agentID, episodeID: episode.id, vector: vector, basedOn: episode.updatedAt)
     }
 }
 
@@ -92,16 +105,35 @@ public protocol EpisodeStoreBackend: AnyObject, Sendable {
     // MARK: Episodes
 
     /// Adds episodes and their vectors (keyed by column name) in one transaction: all of them or,
-    /// on any error, none. Returns them as stored (cache flags set, dates at millisecond precision).
-    func add(_ batch: [NewEpisode]) async throws -> [Episode]
+    /// on any error, none. An idempotent or deduplicating item may find an existing episode
+    /// instead (``NewEpisode/idempotent``, ``NewEpisode/deduplicate``) — decided inside the
+    /// transaction, so concurrent identical writes add one episode. Returns, in order, each
+    /// episode as stored (cache flags set, dates at millisecond precision).
+    func insert(_ batch: [NewEpisode]) async throws -> [Insertion]
     /// The episode `id` of `agentID`, if any.
     func episode(agentID: String, id: String) async throws -> Episode?
     /// Episodes of `agentID` by id, in the order of `ids`; unknown ids are skipped.
     func episodes(agentID: String, ids: [String]) async throws -> [Episode]
-    /// Episodes of `agentID`, newest first, at most `limit`, after `position`.
-    func episodes(agentID: String, limit: Int, after position: PagePosition?) async throws -> [Episode]
+    /// Episodes of `agentID` passing `filter`, newest first by `order`, at most `limit`, after
+    /// `position`.
+    func episodes(agentID: String, limit: Int, after position: PagePosition?, order: EpisodeOrder, filter: EpisodeFilter?)
+        async throws -> [Episode]
+    /// Replaces the text and metadata of the episode `changed.id` of `changed.agentID` — only if
+    /// its `updatedAt` is still `expectedUpdatedAt` — in one transaction with its vectors:
+    /// `vectors` (column → vector) are stored, the vectors of `staleColumns` removed (their
+    /// cache flags cleared), the text index follows. Returns the stored episode (new
+    /// `updatedAt`); nil when it no longer exists; ``StoreError/concurrentUpdate(_:)`` when it
+    /// changed meanwhile.
+    func update(_ changed: Episode, expectedUpdatedAt: Date, vectors: [String: [Float]], staleColumns: [String]) async throws -> Episode?
     /// Deletes an episode with its vectors and text index entry; returns whether it existed.
     func delete(agentID: String, id: String) async throws -> Bool
+    /// Deletes the agent's episodes that pass `filter` (every one when nil) with their vectors and
+    /// text index entries, in one transaction; an agent left without episodes is forgotten
+    /// entirely. Returns the ids deleted.
+    func deleteEpisodes(agentID: String, filter: EpisodeFilter?) async throws -> [String]
+    /// Rewrites the store so that deleted data no longer occupies its files (SQLite: the change
+    /// log pruned, the text index merged, `VACUUM`, the WAL truncated; PostgreSQL: `VACUUM`).
+    func compact() async throws
     /// Number of episodes per agent.
     func agentEpisodeCounts() async throws -> [String: Int]
     /// Whether `agentID` has at least one episode.
@@ -125,10 +157,12 @@ public protocol EpisodeStoreBackend: AnyObject, Sendable {
     /// The `topK` episodes of `agentID` whose `column` vector has the largest inner product with
     /// `vector`, best first (ties by id). Throws ``StoreError/unknownAgent(_:)`` for an agent
     /// without episodes.
-    func similaritySearch(vector: [Float], column: String, topK: Int, agentID: String) async throws -> [ScoredEpisode]
-    /// The `topK` episodes of `agentID` ranked by full-text relevance to `query`, best first.
-    /// Empty when the query has no searchable word.
-    func lexicalSearch(query: String, topK: Int, agentID: String) async throws -> [LexicalHit]
+    /// With a filter: the `topK` of the episodes passing it — exactly `min(topK, passing)` results.
+    func similaritySearch(vector: [Float], column: String, topK: Int, agentID: String, filter: EpisodeFilter?) async throws
+        -> [ScoredEpisode]
+    /// The `topK` episodes of `agentID` (passing `filter`) ranked by full-text relevance to
+    /// `query`, best first. Empty when the query has no searchable word.
+    func lexicalSearch(query: String, topK: Int, agentID: String, filter: EpisodeFilter?) async throws -> [LexicalHit]
     /// Loads what searches need (in-memory indexes), so that the first search is not slow.
     func prepareForSearch() async throws
 
@@ -163,10 +197,29 @@ extension EpisodeStoreBackend {
     /// The column holding the `role` vectors, if the store has one.
     public func column(role: VectorRole) -> VectorColumn? { columns.first { $0.role == role } }
 
-    /// Adds one episode (see ``add(_:)-(NewEpisode)``).
+    /// Adds episodes (see ``insert(_:)``); any existing id is an error.
+    @discardableResult
+    public func add(_ batch: [NewEpisode]) async throws -> [Episode] { try await insert(batch).map(\.episode) }
+
+    /// Adds one episode (see ``insert(_:)``).
     @discardableResult
     public func add(_ episode: Episode, vectors: [String: [Float]] = [:]) async throws -> Episode {
         try await add([NewEpisode(episode, vectors: vectors)])[0]
+    }
+
+    /// Episodes of `agentID`, newest first, at most `limit`, after `position`.
+    public func episodes(agentID: String, limit: Int, after position: PagePosition?) async throws -> [Episode] {
+        try await episodes(agentID: agentID, limit: limit, after: position, order: .createdAt, filter: nil)
+    }
+
+    /// Unfiltered similarity search.
+    public func similaritySearch(vector: [Float], column: String, topK: Int, agentID: String) async throws -> [ScoredEpisode] {
+        try await similaritySearch(vector: vector, column: column, topK: topK, agentID: agentID, filter: nil)
+    }
+
+    /// Unfiltered lexical search.
+    public func lexicalSearch(query: String, topK: Int, agentID: String) async throws -> [LexicalHit] {
+        try await lexicalSearch(query: query, topK: topK, agentID: agentID, filter: nil)
     }
 }
 

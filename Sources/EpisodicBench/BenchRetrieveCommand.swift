@@ -33,12 +33,42 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Option(help: "The store: a postgres:// URL (default: a SQLite file in the bench cache).")
+    var db: String?
+
+    @Option(help: "Agents the episodes are spread over (queries go to random ones).")
+    var agents = 1
+
+    @Flag(help: "Random unit vectors for the episodes instead of the models' (large stores; queries are still embedded).")
+    var randomVectors = false
+
+    @Option(help: "Also time retrievals with a metadata filter keeping this percentage of each agent's episodes (0 to skip).")
+    var filterPercent = 1
+
+    /// The agent of episode `i`: `bench` for one agent, else `bench-<n>` in equal blocks.
+    static func agent(of i: Int, episodes: Int, agents: Int) -> String {
+        agents == 1 ? "bench" : "bench-\(i / max(1, episodes / agents))"
+    }
+
     func run() async throws {
         try await reportingFailures {
             let fast = ModelCatalog.defaultFast, quality = ModelCatalog.offlineQuality
             let directory = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/episodic/bench")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let path = directory.appendingPathComponent("retrieve-\(episodes)-\(fast.directoryName)-\(quality.directoryName).sqlite").path
+            let shape = "\(episodes)-\(agents)-\(randomVectors ? "random" : "real")"
+            let path: String
+            if let db {
+                var components = URLComponents(string: db)!
+                components.queryItems =
+                    (components.queryItems ?? []).filter { $0.name != "schema" }
+                    + [URLQueryItem(name: "schema", value: "bench_retrieve_" + shape.replacingOccurrences(of: "-", with: "_"))]
+                path = components.string!
+            } else {
+                path =
+                    directory.appendingPathComponent(
+                        "retrieve-\(episodes)\(agents == 1 ? "" : "-\(agents)")\(randomVectors ? "-random" : "")-\(fast.directoryName)-\(quality.directoryName).sqlite"
+                    ).path
+            }
             var configuration = EpisodicMemory.Configuration()
             configuration.fastModel = fast.id
             configuration.qualityModel = quality.id
@@ -49,9 +79,23 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
             if existing < episodes {
                 let texts = SyntheticEpisodes.episodes(episodes)
                 let progress = ProgressReporter("building benchmark store", total: episodes)
-                for start in stride(from: existing, to: episodes, by: 128) {
-                    let batch = (start..<min(episodes, start + 128)).map { Episode(id: "b\($0)", agentID: "bench", content: texts[$0]) }
-                    try await builder.add(batch)
+                var random = BenchRandom(seed: 77)
+                let step = randomVectors ? 1000 : 128
+                for start in stride(from: existing - existing % step, to: episodes, by: step) {
+                    let batch = (start..<min(episodes, start + step)).map { i -> NewEpisode in
+                        // Every episode in one of 100 buckets: a filter on buckets keeps a known share.
+                        let episode = Episode(
+                            id: "b\(i)", agentID: Self.agent(of: i, episodes: episodes, agents: agents), content: texts[i],
+                            metadata: ["bucket": .number(JSONNumber(i % 100))])
+                        guard randomVectors else { return NewEpisode(episode, idempotent: true) }
+                        return NewEpisode(
+                            episode,
+                            vectors: [
+                                VectorColumn.defaultFastName: random.unitVector(fast.dimension),
+                                VectorColumn.defaultQualityName: random.unitVector(quality.dimension),
+                            ], idempotent: true)
+                    }
+                    try await builder.insert(batch)
                     progress.update(start + batch.count)
                 }
                 progress.finish()
@@ -63,43 +107,86 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
             var options = RetrievalOptions(limit: 10, timeBudgetMs: nil)
             if let concurrentEmbedding { options.concurrentQueryEmbedding = concurrentEmbedding }
             let texts = SyntheticEpisodes.queries(queries)
-            for q in texts.prefix(5) { _ = try await memory.retrieve(agentID: "bench", query: q, options: options) }
-            var embed: [Double] = [], coarse: [Double] = [], rerank: [Double] = [], total: [Double] = []
-            var dense: [Double] = [], lexical: [Double] = [], fastEmbed: [Double] = [], qualityEmbed: [Double] = []
-            var fallbacks = 0
-            for q in texts {
-                let r = try await memory.retrieve(agentID: "bench", query: q, options: options)
-                embed.append(r.timings.queryEmbeddingMs); coarse.append(r.timings.coarseMs)
-                rerank.append(r.timings.rerankMs); total.append(r.timings.totalMs)
-                dense.append(r.timings.denseMs); lexical.append(r.timings.lexicalMs)
-                fastEmbed.append(r.timings.fastEmbeddingMs); qualityEmbed.append(r.timings.qualityEmbeddingMs)
-                if r.fallbackReason != nil { fallbacks += 1 }
+            let queryAgents = (0..<texts.count).map { Self.agent(of: ($0 * 7919) % episodes, episodes: episodes, agents: agents) }
+            for (q, agent) in zip(texts, queryAgents).prefix(5) {
+                _ = try await memory.retrieve(agentID: agent, query: q, options: options)
             }
+            let unfiltered = try await Self.measure(memory, texts: texts, agents: queryAgents, options: options)
+            var filtered: Timings?
+            if filterPercent > 0 {
+                var withFilter = options
+                withFilter.filter = EpisodeFilter(metadata: [
+                    "bucket": .oneOf((0..<min(100, filterPercent)).map { .number(JSONNumber($0)) })
+                ])
+                filtered = try await Self.measure(memory, texts: texts, agents: queryAgents, options: withFilter)
+            }
+            let fallbacks = unfiltered.fallbacks
             func p(_ v: [Double], _ q: Double) -> Double { TimingSummary.percentile(v, q) }
             if json {
                 print(
                     JSONText.of([
                         "episodes": episodes, "threads": threads, "queries": queries, "fallbacks": fallbacks,
-                        "query_embedding": ["p50_ms": p(embed, 0.5), "p95_ms": p(embed, 0.95)],
-                        "coarse": ["p50_ms": p(coarse, 0.5), "p95_ms": p(coarse, 0.95)],
-                        "rerank": ["p50_ms": p(rerank, 0.5), "p95_ms": p(rerank, 0.95)],
-                        "total": ["p50_ms": p(total, 0.5), "p95_ms": p(total, 0.95)],
+                        "query_embedding": ["p50_ms": p(unfiltered.embed, 0.5), "p95_ms": p(unfiltered.embed, 0.95)],
+                        "coarse": ["p50_ms": p(unfiltered.coarse, 0.5), "p95_ms": p(unfiltered.coarse, 0.95)],
+                        "rerank": ["p50_ms": p(unfiltered.rerank, 0.5), "p95_ms": p(unfiltered.rerank, 0.95)],
+                        "total": ["p50_ms": p(unfiltered.total, 0.5), "p95_ms": p(unfiltered.total, 0.95)],
+                        "filtered_percent": filterPercent,
+                        "filtered_total": ["p50_ms": p(filtered?.total ?? [], 0.5), "p95_ms": p(filtered?.total ?? [], 0.95)],
+                        "filtered_short": filtered?.short ?? 0,
                     ]))
                 return
             }
             print(
-                "hybrid retrieval over \(episodes) episodes of one agent (\(fast.directoryName) + \(quality.directoryName)), \(threads) thread(s), query embeddings \(options.concurrentQueryEmbedding ? "concurrent" : "one after the other"), \(queries) queries"
+                "hybrid retrieval over \(episodes) episodes of \(agents == 1 ? "one agent" : "\(agents) agents") in \(db == nil ? "SQLite" : "PostgreSQL")\(randomVectors ? " (random episode vectors)" : "") (\(fast.directoryName) + \(quality.directoryName)), \(threads) thread(s), query embeddings \(options.concurrentQueryEmbedding ? "concurrent" : "one after the other"), \(queries) queries"
             )
-            print(TextTable.row(["stage", "p50 ms", "p95 ms"], widths: [-18, 9, 9]))
-            for (name, values) in [
-                ("query embedding", embed), ("  fast model", fastEmbed), ("  quality model", qualityEmbed),
-                ("coarse", coarse), ("  dense", dense), ("  lexical", lexical), ("rerank", rerank), ("total", total),
-            ] {
-                print(
-                    TextTable.row(
-                        [name, String(format: "%.2f", p(values, 0.5)), String(format: "%.2f", p(values, 0.95))], widths: [-18, 9, 9]))
+            let filterHeader = filtered == nil ? [] : ["\(filterPercent) % filter p50", "p95"]
+            print(TextTable.row(["stage", "p50 ms", "p95 ms"] + filterHeader, widths: [-18, 9, 9, 19, 9]))
+            let rows: [(String, KeyPath<Timings, [Double]>)] = [
+                ("query embedding", \.embed), ("  fast model", \.fastEmbed), ("  quality model", \.qualityEmbed),
+                ("coarse", \.coarse), ("  dense", \.dense), ("  lexical", \.lexical), ("rerank", \.rerank), ("total", \.total),
+            ]
+            for (name, keyPath) in rows {
+                var cells = [
+                    name, String(format: "%.2f", p(unfiltered[keyPath: keyPath], 0.5)),
+                    String(format: "%.2f", p(unfiltered[keyPath: keyPath], 0.95)),
+                ]
+                if let filtered {
+                    cells += [
+                        String(format: "%.2f", p(filtered[keyPath: keyPath], 0.5)),
+                        String(format: "%.2f", p(filtered[keyPath: keyPath], 0.95)),
+                    ]
+                }
+                print(TextTable.row(cells, widths: [-18, 9, 9, 19, 9]))
             }
             if fallbacks > 0 { print("\(fallbacks) queries fell back to the coarse ranking") }
+            if let filtered {
+                print(
+                    "filtered: \(filtered.short) of \(queries) retrievals returned fewer than 10 results (each agent has \(episodes / agents * filterPercent / 100) passing episodes)"
+                )
+            }
         }
+    }
+
+    /// Stage timings of a series of retrievals.
+    struct Timings {
+        var embed: [Double] = [], coarse: [Double] = [], rerank: [Double] = [], total: [Double] = []
+        var dense: [Double] = [], lexical: [Double] = [], fastEmbed: [Double] = [], qualityEmbed: [Double] = []
+        var fallbacks = 0
+        /// Retrievals with fewer than `limit` results.
+        var short = 0
+    }
+
+    static func measure(_ memory: EpisodicMemory, texts: [String], agents: [String], options: RetrievalOptions) async throws -> Timings {
+        var t = Timings()
+        for (q, agent) in zip(texts, agents) {
+            let r = try await memory.retrieve(agentID: agent, query: q, options: options)
+            t.embed.append(r.timings.queryEmbeddingMs); t.coarse.append(r.timings.coarseMs)
+            t.rerank.append(r.timings.rerankMs); t.total.append(r.timings.totalMs)
+            t.dense.append(r.timings.denseMs); t.lexical.append(r.timings.lexicalMs)
+            t.fastEmbed.append(r.timings.fastEmbeddingMs); t.qualityEmbed.append(r.timings.qualityEmbeddingMs)
+            if r.fallbackReason != nil { t.fallbacks += 1 }
+            if r.results.count < (options.limit ?? 0) { t.short += 1 }
+        }
+        return t
     }
 }

@@ -48,10 +48,18 @@ struct BenchSearchCommand: AsyncParsableCommand {
     @Option(help: "Also time opening a store of this many episodes (one agent, 384-dim vectors); 0 to skip.")
     var openStore = 100_000
 
+    @Option(help: "Search a PostgreSQL store (postgres://…) instead of the in-memory index; the peer is pgvector queried from psycopg.")
+    var db: String?
+
     func run() async throws {
         try await reportingFailures {
             let sizes = try Self.integers(n, option: "--n")
             let agentCounts = try Self.integers(agents, option: "--agents")
+            if let db {
+                try await PostgresSearchBenchmark(url: db, dim: dim, k: k, queries: queries, json: json, peers: peers, noPeer: noPeer)
+                    .run(sizes: sizes, agentCounts: agentCounts)
+                return
+            }
             let runner = PeerRunner(peersOption: peers)
             let peerProblem = noPeer ? "skipped" : runner.unavailableReason(script: "peer_search.py")
             if !json {

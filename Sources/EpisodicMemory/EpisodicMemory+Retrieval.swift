@@ -17,8 +17,10 @@ extension EpisodicMemory {
     }
 
     /// Fast-vector search only: the A/B baseline.
-    public func retrieveBaseline(agentID: String, query: String, topK: Int = 10) async throws -> RetrievalResponse {
-        try await retriever.retrieveBaseline(agentID: agentID, query: query, topK: topK)
+    public func retrieveBaseline(agentID: String, query: String, topK: Int = 10, filter: EpisodeFilter? = nil) async throws
+        -> RetrievalResponse
+    {
+        try await retriever.retrieveBaseline(agentID: agentID, query: query, topK: topK, filter: filter)
     }
 
     /// The top-k of one vector column for a text (embedded as a query with the column's model).

@@ -12,6 +12,8 @@ struct APIRoute: Sendable {
     var requestSchema: String?
     var responseSchema: String
     var successStatus: Int = 200
+    /// Another success status with the same response (e.g. 200 for a write that found its episode).
+    var alternateSuccessStatus: Int? = nil
     var queryParameters: [QueryParameter] = []
     var errors: [Int]
     var handler: @Sendable (Request, BasicRequestContext) async throws -> Response

@@ -18,19 +18,23 @@ extension EpisodicAPI {
     @Sendable func retrieveBaseline(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let agent = try RequestInput.agent(context)
         let body = try await RequestInput.body(request, limit: configuration.maxBodyBytes, timeout: configuration.bodyTimeoutSeconds)
-        let (query, topK) = try APIError.fromWire { () throws(WireError) in
-            try body.allowOnly(["query", "top_k"])
-            return (try body.requiredString("query"), try body.int("top_k", range: 1...1000) ?? 10)
+        let (query, topK, filter) = try APIError.fromWire { () throws(WireError) in
+            try body.allowOnly(["query", "top_k", "filter"])
+            var filter: EpisodeFilter?
+            if let value = body.fields["filter"], !value.isNull { filter = try FilterWire.filter(from: value, context: "\"filter\"") }
+            return (try body.requiredString("query"), try body.int("top_k", range: 1...1000) ?? 10, filter)
         }
         try checkQuery(query)
         let memory = self.memory
-        let response = try await gate.run { try await memory.retrieveBaseline(agentID: agent, query: query, topK: topK) }
+        let response = try await gate.run { try await memory.retrieveBaseline(agentID: agent, query: query, topK: topK, filter: filter) }
         metrics.recordRetrieval(response.timings, mode: "baseline", fallback: false)
         return .json(RetrievalWire.json(response, agentID: agent, query: query))
     }
 
     func hybridRequest(_ body: WireObject) throws(WireError) -> (String, RetrievalOptions) {
-        try body.allowOnly(["query", "coarse_top_k", "rerank_top_k", "use_reranking", "lexical", "limit"])
+        try body.allowOnly([
+            "query", "coarse_top_k", "rerank_top_k", "use_reranking", "lexical", "limit", "filter", "recency_half_life", "recency_weight",
+        ])
         var options = RetrievalOptions(timeBudgetMs: configuration.retrievalTimeBudgetMs)
         let query = try body.requiredString("query")
         options.coarseTopK = try body.int("coarse_top_k", range: 1...1000) ?? options.coarseTopK
@@ -38,6 +42,13 @@ extension EpisodicAPI {
         options.useReranking = try body.bool("use_reranking") ?? true
         options.lexical = try body.bool("lexical") ?? true
         options.limit = try body.int("limit", range: 1...1000) ?? options.coarseTopK
+        if let filter = body.fields["filter"], !filter.isNull {
+            options.filter = try FilterWire.filter(from: filter, context: "\"filter\"")
+        }
+        if let halfLife = body.fields["recency_half_life"], !halfLife.isNull {
+            options.recencyHalfLife = try FilterWire.duration(halfLife, field: "\"recency_half_life\"")
+        }
+        options.recencyWeight = try body.number("recency_weight", range: 0...1) ?? options.recencyWeight
         return (query, options)
     }
 

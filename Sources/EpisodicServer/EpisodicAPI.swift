@@ -67,31 +67,74 @@ public final class EpisodicAPI: Sendable {
         .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9))))
     }
 
+    var compactParameter: APIRoute.QueryParameter {
+        .init(
+            name: "compact",
+            description: "after deleting, rewrite the store (SQLite: VACUUM) so that the deleted text is gone from its files too",
+            schema: ["type": .string("boolean")])
+    }
+
     /// The operations, in the order the OpenAPI document lists them.
     var routes: [APIRoute] {
         [
             APIRoute(
                 method: .post, path: "/agents/{agent_id}/episodes", operationID: "addEpisodes",
-                summary: "Add one episode, or a batch as {\"episodes\": [...]}; vectors are computed (or taken from \"vectors\").",
-                requestSchema: "AddEpisodesRequest", responseSchema: "AddEpisodesResponse", successStatus: 201,
+                summary:
+                    "Add one episode, or a batch as {\"episodes\": [...]}; vectors are computed (or taken from \"vectors\"). A client-chosen id makes the write idempotent (200 with created false when it exists with the same content, 409 with other content); \"dedup\": true returns the agent's episode with the same normalised content.",
+                requestSchema: "AddEpisodesRequest", responseSchema: "AddEpisodesResponse", successStatus: 201, alternateSuccessStatus: 200,
                 errors: [400, 409, 413, 422, 503], handler: addEpisodes),
             APIRoute(
                 method: .get, path: "/agents/{agent_id}/episodes", operationID: "listEpisodes",
-                summary: "The agent's episodes, newest first, a page at a time.",
+                summary: "The agent's episodes (passing a filter), newest first by creation or update time, a page at a time.",
                 responseSchema: "EpisodePage",
                 queryParameters: [
                     .init(
                         name: "limit", description: "page size (default 50)",
                         schema: ["type": .string("integer"), "minimum": .int(1), "maximum": .int(configuration.maxPageSize)]),
                     .init(name: "cursor", description: "next_cursor of the previous page", schema: ["type": .string("string")]),
+                    .init(
+                        name: "order", description: "created_at (default) or updated_at",
+                        schema: ["type": .string("string"), "enum": .strings(["created_at", "updated_at"])]),
+                    .init(
+                        name: "filter", description: "an EpisodeFilter as JSON text (see the schema EpisodeFilter)",
+                        schema: ["type": .string("string")]),
+                    .init(
+                        name: "created_after", description: "RFC 3339; only episodes created strictly after",
+                        schema: ["type": .string("string"), "format": .string("date-time")]),
+                    .init(
+                        name: "created_before", description: "RFC 3339; only episodes created strictly before",
+                        schema: ["type": .string("string"), "format": .string("date-time")]),
                 ],
                 errors: [400], handler: listEpisodes),
+            APIRoute(
+                method: .delete, path: "/agents/{agent_id}/episodes", operationID: "deleteEpisodes",
+                summary:
+                    "Delete the agent's episodes that pass a filter ({\"filter\": {...}}, required); ?compact=true rewrites the store afterwards.",
+                requestSchema: "DeleteEpisodesRequest", responseSchema: "DeletedCount",
+                queryParameters: [compactParameter], errors: [400, 404, 413, 415], handler: deleteEpisodes),
             APIRoute(
                 method: .get, path: "/agents/{agent_id}/episodes/{id}", operationID: "getEpisode",
                 summary: "One episode.", responseSchema: "Episode", errors: [400, 404], handler: getEpisode),
             APIRoute(
+                method: .patch, path: "/agents/{agent_id}/episodes/{id}", operationID: "updateEpisode",
+                summary:
+                    "Change content, summary or metadata (merge or replace); vectors of changed text are recomputed in the same transaction.",
+                requestSchema: "EpisodePatch", responseSchema: "Episode", errors: [400, 404, 409, 413, 415], handler: updateEpisode),
+            APIRoute(
                 method: .delete, path: "/agents/{agent_id}/episodes/{id}", operationID: "deleteEpisode",
                 summary: "Delete an episode and its vectors.", responseSchema: "Deleted", errors: [400, 404], handler: deleteEpisode),
+            APIRoute(
+                method: .delete, path: "/agents/{agent_id}", operationID: "forgetAgent",
+                summary:
+                    "Forget an agent: every episode, vector, text index entry and cached vector; ?compact=true rewrites the store so that nothing of it stays in its files.",
+                responseSchema: "DeletedCount", queryParameters: [compactParameter], errors: [400, 404], handler: forgetAgent),
+            APIRoute(
+                method: .get, path: "/agents/{agent_id}/export", operationID: "exportAgent",
+                summary: "The agent's episodes as JSON lines (application/x-ndjson), newest first — what `episodic import` reads.",
+                responseSchema: "ExportLines",
+                queryParameters: [
+                    .init(name: "vectors", description: "include the stored vectors (default false)", schema: ["type": .string("boolean")])
+                ], errors: [400, 404], handler: exportAgent),
             APIRoute(
                 method: .post, path: "/agents/{agent_id}/retrieve-hybrid", operationID: "retrieveHybrid",
                 summary:

@@ -17,10 +17,20 @@ enum OpenAPIDocument {
             parameters += route.queryParameters.map {
                 ["name": $0.name, "in": "query", "required": false, "description": $0.description, "schema": $0.schema.mapValues(\.any)]
             }
-            let contentType = route.responseSchema == "PrometheusText" ? "text/plain" : "application/json"
+            let contentType =
+                switch route.responseSchema {
+                case "PrometheusText": "text/plain"
+                case "ExportLines": "application/x-ndjson"
+                default: "application/json"
+                }
             var responses: [String: Any] = [
                 "\(route.successStatus)": ["description": "success", "content": [contentType: ["schema": ref(route.responseSchema)]]]
             ]
+            if let status = route.alternateSuccessStatus {
+                responses["\(status)"] = [
+                    "description": "success, nothing new stored", "content": [contentType: ["schema": ref(route.responseSchema)]],
+                ]
+            }
             for status in route.errors {
                 responses["\(status)"] = [
                     "description": errorDescriptions[status] ?? "error",
@@ -49,7 +59,8 @@ enum OpenAPIDocument {
     static func ref(_ name: String) -> [String: Any] { ["$ref": "#/components/schemas/\(name)"] }
 
     static let errorDescriptions: [Int: String] = [
-        400: "malformed JSON or invalid fields", 404: "unknown episode or agent", 409: "an episode with this id exists",
+        400: "malformed JSON, invalid fields or an unknown filter operator", 404: "unknown episode or agent",
+        409: "the id is taken by an episode with other content (or the episode changed meanwhile)", 415: "the body is not application/json",
         413: "body, batch or text over the limit", 422: "a vector of the wrong dimension or with NaN/∞",
         503: "a required model cannot be loaded",
     ]
@@ -80,14 +91,11 @@ enum OpenAPIDocument {
                     "description":
                         "any JSON object, nested at most \(limits.maxMetadataDepth) levels, at most \(limits.maxMetadataBytes) bytes; numbers round-trip exactly",
                 ],
-                "created_at": [
-                    "oneOf": [
-                        [
-                            "type": "string", "format": "date-time",
-                            "description": "RFC 3339, \(EpisodeTime.rangeDescription); kept to the millisecond",
-                        ],
-                        ["type": "number", "description": "Unix seconds"],
-                    ]
+                "created_at": date, "updated_at": date.merging(["description": "default: created_at; an export carries it"]) { $1 },
+                "dedup": [
+                    "type": "boolean", "default": false,
+                    "description":
+                        "return the agent's episode with the same normalised content (NFKC, case, white space) instead of adding another",
                 ],
                 "vectors": [
                     "type": "object", "description": "column name → array of numbers of the column's dimension; computed when absent",
@@ -98,8 +106,68 @@ enum OpenAPIDocument {
         ]
     }
 
+    static var date: [String: Any] {
+        [
+            "oneOf": [
+                [
+                    "type": "string", "format": "date-time",
+                    "description": "RFC 3339, \(EpisodeTime.rangeDescription); kept to the millisecond",
+                ],
+                ["type": "number", "description": "Unix seconds"],
+            ]
+        ]
+    }
+
+    static var filter: [String: Any] {
+        let scalar: [String: Any] = ["type": ["string", "number", "boolean", "null"]]
+        return [
+            "type": "object", "additionalProperties": false,
+            "description": "every condition must hold; applied before each stage's top-k",
+            "properties": [
+                "metadata": [
+                    "type": "object",
+                    "description":
+                        "top-level metadata key → a scalar (equality), {\"eq\": scalar} or {\"in\": [scalars]}; numbers compare by value; other operators are a 400",
+                    "additionalProperties": [
+                        "oneOf": [
+                            scalar,
+                            ["type": "object", "additionalProperties": false, "required": ["eq"], "properties": ["eq": scalar]],
+                            [
+                                "type": "object", "additionalProperties": false, "required": ["in"],
+                                "properties": ["in": ["type": "array", "items": scalar, "maxItems": EpisodeFilter.maximumValuesPerKey]],
+                            ],
+                        ]
+                    ],
+                    "maxProperties": EpisodeFilter.maximumMetadataKeys,
+                ],
+                "created_after": date.merging(["description": "strictly after"]) { $1 },
+                "created_before": date.merging(["description": "strictly before"]) { $1 },
+                "exclude_ids": ["type": "array", "items": string, "maxItems": EpisodeFilter.maximumExcludedIDs],
+            ],
+        ]
+    }
+
     static func schemas(_ configuration: APIConfiguration, _ limits: EpisodeLimits) -> [String: Any] {
         [
+            "EpisodeFilter": filter,
+            "EpisodePatch": [
+                "type": "object", "additionalProperties": false, "minProperties": 1,
+                "properties": [
+                    "content": ["type": "string", "minLength": 1, "maxLength": limits.maxTextBytes],
+                    "summary": ["type": ["string", "null"], "description": "null removes the summary"],
+                    "metadata": [
+                        "type": "object", "description": "merged into the stored metadata (a key given null is removed), or replacing it",
+                    ],
+                    "metadata_mode": ["type": "string", "enum": ["merge", "replace"], "default": "merge"],
+                ],
+            ],
+            "DeleteEpisodesRequest": [
+                "type": "object", "additionalProperties": false, "required": ["filter"], "properties": ["filter": ref("EpisodeFilter")],
+            ],
+            "DeletedCount": [
+                "type": "object", "properties": ["deleted": ["type": "integer"], "compacted": ["type": "boolean"]],
+            ],
+            "ExportLines": ["type": "string", "description": "one Episode object per line (with \"vectors\" when asked)"],
             "Error": [
                 "type": "object", "required": ["error"],
                 "properties": [
@@ -120,12 +188,20 @@ enum OpenAPIDocument {
                     ],
                 ]
             ],
-            "AddEpisodesResponse": ["type": "object", "properties": ["ids": ["type": "array", "items": string]]],
+            "AddEpisodesResponse": [
+                "type": "object",
+                "properties": [
+                    "ids": ["type": "array", "items": string],
+                    "created": ["type": "array", "items": ["type": "boolean"], "description": "per episode: added by this request"],
+                    "episode": ref("Episode"),
+                ],
+            ],
             "Episode": [
                 "type": "object",
                 "properties": [
                     "id": string, "agent_id": string, "content": string, "summary": nullableString, "metadata": ["type": "object"],
-                    "created_at": string, "embedding_cached": ["type": "boolean"], "embedding_cached_at": nullableString,
+                    "created_at": string, "updated_at": string, "embedding_cached": ["type": "boolean"],
+                    "embedding_cached_at": nullableString,
                     "fastembed_cached": ["type": "boolean"], "fastembed_cached_at": nullableString,
                 ],
             ],
@@ -146,12 +222,22 @@ enum OpenAPIDocument {
                     ],
                     "use_reranking": ["type": "boolean", "default": true], "lexical": ["type": "boolean", "default": true],
                     "limit": ["type": "integer", "minimum": 1, "maximum": 1000, "description": "results returned (default: coarse_top_k)"],
+                    "filter": ref("EpisodeFilter"),
+                    "recency_half_life": [
+                        "oneOf": [
+                            ["type": "string", "pattern": "^[0-9.]+[mhdw]$", "examples": ["36h", "7d"]],
+                            ["type": "number", "exclusiveMinimum": 0, "description": "hours"],
+                        ],
+                        "description": "prefer recent episodes: each score × (1 − w + w·2^(−age/half-life)); none by default",
+                    ],
+                    "recency_weight": ["type": "number", "minimum": 0, "maximum": 1, "default": 0.5],
                 ],
             ],
             "RetrieveBaselineRequest": [
                 "type": "object", "additionalProperties": false, "required": ["query"],
                 "properties": [
                     "query": query(limits), "top_k": ["type": "integer", "minimum": 1, "maximum": 1000, "default": 10],
+                    "filter": ref("EpisodeFilter"),
                 ],
             ],
             "RetrievalResponse": [
@@ -173,6 +259,9 @@ enum OpenAPIDocument {
                                 "final_score": number, "coarse_score": number, "dense_score": nullableNumber,
                                 "lexical_score": nullableNumber,
                                 "rerank_score": nullableNumber,
+                                "recency_score": [
+                                    "type": ["number", "null"], "description": "2^(−age/half-life) with a recency preference",
+                                ],
                             ],
                         ],
                     ],

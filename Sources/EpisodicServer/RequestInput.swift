@@ -44,6 +44,16 @@ enum RequestInput {
         return decoded
     }
 
+    /// A boolean query parameter (`true`/`false`, `1`/`0`); false when absent.
+    static func flag(_ request: Request, _ name: String) throws -> Bool {
+        guard let text = request.uri.queryParameters[Substring(name)] else { return false }
+        switch text.lowercased() {
+        case "true", "1", "": return true
+        case "false", "0": return false
+        default: throw APIError.invalid("\(name) must be true or false, got \(text.prefix(64))")
+        }
+    }
+
     static func agent(_ context: BasicRequestContext) throws -> String {
         try identifier(context, "agent_id", field: "agent_id")
     }

@@ -5,13 +5,18 @@ import Foundation
 /// and what every response, `get` and `export` write. One parser for both doors, so that they
 /// accept exactly the same things.
 ///
-/// In: `{"id"?, "agent_id"?, "content", "summary"?, "metadata"?, "created_at"?, "vectors"?}` —
-/// `created_at` as RFC 3339 or Unix seconds, `vectors` as column name → array of numbers.
+/// In: `{"id"?, "agent_id"?, "content", "summary"?, "metadata"?, "created_at"?, "updated_at"?,
+/// "vectors"?, "dedup"?}` — dates as RFC 3339 or Unix seconds, `vectors` as column name → array of
+/// numbers. A client-chosen `id` makes the write idempotent (``NewEpisode/idempotent``);
+/// `"dedup": true` returns the agent's episode with the same normalised content instead of adding
+/// another (``NewEpisode/deduplicate``).
 /// Out: every field of ``Episode`` in snake_case, optionals as `null`, dates as RFC 3339 UTC with
 /// milliseconds.
 public enum EpisodeWire {
     /// The fields an episode object may have.
-    public static let inputFields: Set<String> = ["id", "agent_id", "content", "summary", "metadata", "created_at", "vectors"]
+    public static let inputFields: Set<String> = [
+        "id", "agent_id", "content", "summary", "metadata", "created_at", "updated_at", "vectors", "dedup",
+    ]
 
     /// An episode from a JSON object. `agentID` is the owner given by the context (the URL's
     /// agent): a different `agent_id` in the object is refused; without it, `agent_id` is required.
@@ -29,6 +34,13 @@ public enum EpisodeWire {
         if let id = try object.string("id") { episode.id = id }
         if let metadata = try object.object("metadata") { episode.metadata = metadata }
         if object.has("created_at") { episode.createdAt = try date(object.fields["created_at"]!, field: object.name("created_at")) }
+        episode.updatedAt = episode.createdAt
+        if object.has("updated_at") {
+            episode.updatedAt = try date(object.fields["updated_at"]!, field: object.name("updated_at"))
+            guard episode.updatedAt >= episode.createdAt else {
+                throw WireError("\(object.name("updated_at")) is before \(object.name("created_at"))")
+            }
+        }
         var vectors: [String: [Float]] = [:]
         for (column, value) in try object.object("vectors") ?? [:] {
             guard let numbers = value.arrayValue else { throw WireError("\(object.name("vectors")).\(column) must be an array of numbers") }
@@ -42,7 +54,7 @@ public enum EpisodeWire {
             }
             vectors[column] = vector
         }
-        return NewEpisode(episode, vectors: vectors)
+        return NewEpisode(episode, vectors: vectors, idempotent: object.has("id"), deduplicate: try object.bool("dedup") ?? false)
     }
 
     /// A `created_at`: RFC 3339 text or Unix seconds, within the store's range.
@@ -82,6 +94,7 @@ public enum EpisodeWire {
         out += ","; key("id"); JSONWriter.writeString(e.id, into: &out)
         out += ","; key("metadata"); JSONWriter.write(.object(e.metadata), into: &out)
         out += ","; key("summary"); optionalString(e.summary)
+        out += ","; key("updated_at"); JSONWriter.writeString(EpisodeTime.rfc3339(e.updatedAt), into: &out)
         if let vectors {
             out += ","; key("vectors"); out += "{"
             for (i, column) in vectors.keys.sorted().enumerated() {

@@ -31,6 +31,7 @@ public enum RetrievalWire {
             out += ","; key("lexical"); integer(result.ranks.lexical)
             out += ","; key("quality"); integer(result.ranks.quality)
             out += "}"
+            out += ","; key("recency_score"); number(result.recencyScore)
             out += ","; key("rerank_score"); number(result.rerankScore.map(Double.init))
             out += ","; key("stage"); JSONWriter.writeString(result.stage.rawValue, into: &out)
             out += "}"

@@ -10,17 +10,29 @@ extension EmbeddingService {
     /// vector is left for backfill.
     @discardableResult
     public func add(_ items: [NewEpisode], qualityMode: QualityEmbeddingMode? = nil) async throws -> [Episode] {
+        try await insert(items, qualityMode: qualityMode).map(\.episode)
+    }
+
+    /// ``add(_:qualityMode:)`` for writes that may find an existing episode (idempotent ids,
+    /// `dedup`): each item's outcome, in order.
+    public func insert(_ items: [NewEpisode], qualityMode: QualityEmbeddingMode? = nil) async throws -> [Insertion] {
         let mode = qualityMode ?? configuration.qualityMode
         for item in items { try store.validate(item.episode) }
         var batch = items
-        let needFast = batch.indices.filter { batch[$0].vectors[fast.column.name] == nil }
+        // A retried write finds its episode stored: its text need not be embedded again.
+        var known = Set<[String]>()
+        for (agent, group) in Dictionary(grouping: batch.filter(\.idempotent), by: \.episode.agentID) {
+            for episode in try await store.episodes(agentID: agent, ids: group.map(\.episode.id)) { known.insert([agent, episode.id]) }
+        }
+        let isKnown = { (item: NewEpisode) in known.contains([item.episode.agentID, item.episode.id]) }
+        let needFast = batch.indices.filter { batch[$0].vectors[fast.column.name] == nil && !isKnown(batch[$0]) }
         if !needFast.isEmpty {
             let vectors = try fast.embedPassages(needFast.map { batch[$0].episode.embeddedText })
             for (i, v) in zip(needFast, vectors) { batch[i].vectors[fast.column.name] = v }
         }
         var needQuality: [Int] = []
         if let quality {
-            needQuality = batch.indices.filter { batch[$0].vectors[quality.column.name] == nil }
+            needQuality = batch.indices.filter { batch[$0].vectors[quality.column.name] == nil && !isKnown(batch[$0]) }
             if mode == .synchronous && !needQuality.isEmpty {
                 do {
                     let vectors = try quality.embedPassages(needQuality.map { batch[$0].episode.embeddedText })
@@ -31,8 +43,25 @@ extension EmbeddingService {
                 }
             }
         }
-        let stored = try await store.add(batch)
-        for (item, episode) in zip(batch, stored) {
+        // The vectors of a known id are there only for the store's checks; not stored again.
+        for i in batch.indices where isKnown(batch[i]) { batch[i].vectors = [:] }
+        var outcomes = try await store.insert(batch)
+        // Known ids deleted between the check and the write were added without vectors: give them theirs.
+        let lost = outcomes.indices.filter { outcomes[$0].created && isKnown(batch[$0]) }
+        if !lost.isEmpty {
+            let episodes = lost.map { outcomes[$0].episode }
+            let vectors = try fast.embedPassages(episodes.map(\.embeddedText))
+            try await store.setVectors(zip(episodes, vectors).map { EpisodeVector(of: $0, vector: $1) }, column: fast.column.name)
+            for (i, v) in zip(lost, vectors) {
+                batch[i].vectors[fast.column.name] = v
+                outcomes[i].episode.setVectorCached(.fast, at: EpisodeTime.truncated(Date()))
+            }
+            needQuality += lost
+        }
+        let stored = outcomes.map(\.episode)
+        needQuality = needQuality.filter { outcomes[$0].created }
+        for (item, outcome) in zip(batch, outcomes) where outcome.created {
+            let episode = outcome.episode
             let key = EpisodeKey(episode)
             if let v = item.vectors[fast.column.name] { fast.remember(v, for: key, storedAt: episode.fastembedCachedAt) }
             if let quality, let v = item.vectors[quality.column.name] { quality.remember(v, for: key, storedAt: episode.embeddingCachedAt) }
@@ -43,14 +72,65 @@ extension EmbeddingService {
                 do {
                     let vectors = try quality.embedPassages(pending.map(\.embeddedText))
                     try await store.setVectors(
-                        zip(pending, vectors).map { EpisodeVector(agentID: $0.agentID, episodeID: $0.id, vector: $1) },
+                        zip(pending, vectors).map { EpisodeVector(of: $0, vector: $1) },
                         column: quality.column.name)
                 } catch {
                     logger.warning("background quality embedding failed; left for backfill: \(error)")
                 }
             }
         }
-        return stored
+        return outcomes
+    }
+
+    /// Applies `patch` to the episode `id` of `agentID` and stores it in one transaction with the
+    /// vectors of its new text: the fast one recomputed; the quality one recomputed too in
+    /// `.synchronous` mode, otherwise removed (and recomputed in the background, by backfill, or
+    /// by the first rerank that needs it) — a retrieval never scores new text with an old
+    /// vector. Cached vectors are dropped. A concurrent change to the same episode makes it
+    /// start over from the newer version (at most four times).
+    public func update(agentID: String, id: String, patch: EpisodePatch, qualityMode: QualityEmbeddingMode? = nil) async throws -> Episode {
+        let mode = qualityMode ?? configuration.qualityMode
+        for attempt in 0..<4 {
+            guard let current = try await store.episode(agentID: agentID, id: id) else { throw StoreError.episodeNotFound(id) }
+            let changed = patch.applied(to: current)
+            try store.validate(changed)
+            var vectors: [String: [Float]] = [:]
+            var stale: [String] = []
+            let newText = changed.embeddedText != current.embeddedText
+            if newText {
+                vectors[fast.column.name] = try fast.embedPassages([changed.embeddedText])[0]
+                if let quality {
+                    if mode == .synchronous, let v = try? quality.embedPassages([changed.embeddedText])[0] {
+                        vectors[quality.column.name] = v
+                    } else {
+                        stale.append(quality.column.name)
+                    }
+                }
+            }
+            let stored: Episode?
+            do {
+                stored = try await store.update(changed, expectedUpdatedAt: current.updatedAt, vectors: vectors, staleColumns: stale)
+            } catch StoreError.concurrentUpdate(_) where attempt < 3 {
+                continue
+            }
+            guard let stored else { throw StoreError.episodeNotFound(id) }
+            let key = EpisodeKey(stored)
+            forget(key)
+            if let v = vectors[fast.column.name] { fast.remember(v, for: key, storedAt: stored.fastembedCachedAt) }
+            if let quality, let v = vectors[quality.column.name] { quality.remember(v, for: key, storedAt: stored.embeddingCachedAt) }
+            if mode == .background, let quality, !stale.isEmpty {
+                background.run { [self] in
+                    do {
+                        let v = try quality.embedPassages([stored.embeddedText])[0]
+                        try await store.setVectors([EpisodeVector(of: stored, vector: v)], column: quality.column.name)
+                    } catch {
+                        logger.warning("background quality embedding failed; left for backfill: \(error)")
+                    }
+                }
+            }
+            return stored
+        }
+        throw StoreError.concurrentUpdate(id)
     }
 
     /// Computes every missing vector of `role`'s column, `batchSize` episodes per transaction.
@@ -71,7 +151,7 @@ extension EmbeddingService {
             if missing.isEmpty { break }
             let vectors = try embedder.embedPassages(missing.map(\.embeddedText))
             let stored = try await store.setVectors(
-                zip(missing, vectors).map { EpisodeVector(agentID: $0.agentID, episodeID: $0.id, vector: $1) }, column: column)
+                zip(missing, vectors).map { EpisodeVector(of: $0, vector: $1) }, column: column)
             if stored == 0 { break } // every one deleted meanwhile: the next query finds the rest
             done += missing.count
             progress(done, max(total, done))

@@ -110,7 +110,7 @@ public final class EmbeddingService: Sendable {
         if !missing.isEmpty {
             let vectors = try embedder.embedPassages(missing.map(\.embeddedText))
             try await store.setVectors(
-                zip(missing, vectors).map { EpisodeVector(agentID: $0.agentID, episodeID: $0.id, vector: $1) },
+                zip(missing, vectors).map { EpisodeVector(of: $0, vector: $1) },
                 column: embedder.column.name)
             for (episode, vector) in zip(missing, vectors) { result[episode.id] = vector }
         }

@@ -45,7 +45,10 @@ public final class HybridRetriever: Sendable {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 do {
                     return .success(
-                        (try await store.lexicalSearch(query: query, topK: options.coarseTopK, agentID: agentID), Self.ms(since: t0)))
+                        (
+                            try await store.lexicalSearch(query: query, topK: options.coarseTopK, agentID: agentID, filter: options.filter),
+                            Self.ms(since: t0)
+                        ))
                 } catch { return .failure(error) }
             } : nil
 
@@ -73,7 +76,7 @@ public final class HybridRetriever: Sendable {
         let coarseStart = DispatchTime.now().uptimeNanoseconds
         let dense = try await store.similaritySearch(
             vector: fastVector, column: service.fast.column.name, topK: options.coarseTopK,
-            agentID: agentID)
+            agentID: agentID, filter: options.filter)
         timings.denseMs = Self.ms(since: coarseStart)
         var lexical: [LexicalHit] = []
         if let lexicalTask { (lexical, timings.lexicalMs) = try await lexicalTask.value.get() }
@@ -127,6 +130,14 @@ public final class HybridRetriever: Sendable {
             for i in candidates.indices { candidates[i].qualityRank = nil; candidates[i].qualityScore = nil }
         }
         var ordered = RankFusion.final(candidates, k: options.fusionK, weights: options.weights)
+        var decays: [String: Double] = [:]
+        if let halfLife = options.recencyHalfLife {
+            // Every candidate's age counts, not only the first `limit`'s: recency may promote one.
+            try await read(ordered.map(\.candidate.id), agentID: agentID, into: &episodes)
+            let now = Date()
+            let ages = episodes.mapValues { now.timeIntervalSince($0.createdAt) }
+            decays = RankFusion.applyRecency(&ordered, ages: ages, halfLife: halfLife, weight: options.recencyWeight)
+        }
         if let limit = options.limit, ordered.count > limit { ordered.removeLast(ordered.count - limit) }
         try await read(ordered.map(\.candidate.id), agentID: agentID, into: &episodes)
         let fellBack = fallback != nil && options.useReranking
@@ -138,6 +149,7 @@ public final class HybridRetriever: Sendable {
                 rerankScore: c.qualityScore, finalScore: entry.score,
                 stage: entry.reranked ? .reranked : (fellBack ? .coarseFallback : .coarseOnly))
             result.ranks = StageRanks(dense: c.denseRank, lexical: c.lexicalRank, quality: c.qualityRank)
+            result.recencyScore = decays[c.id]
             return result
         }
         timings.totalMs = Self.ms(since: start)
@@ -145,7 +157,9 @@ public final class HybridRetriever: Sendable {
     }
 
     /// The A/B baseline: the fast vector's top-K, nothing else.
-    public func retrieveBaseline(agentID: String, query: String, topK: Int = 100) async throws -> RetrievalResponse {
+    public func retrieveBaseline(agentID: String, query: String, topK: Int = 100, filter: EpisodeFilter? = nil) async throws
+        -> RetrievalResponse
+    {
         guard topK > 0 else { throw RetrievalError.invalidParameter("top_k must be positive, got \(topK)") }
         guard !query.allSatisfy(\.isWhitespace) else { throw RetrievalError.emptyQuery }
         let start = DispatchTime.now().uptimeNanoseconds
@@ -154,7 +168,8 @@ public final class HybridRetriever: Sendable {
         timings.fastEmbeddingMs = Self.ms(since: start)
         timings.queryEmbeddingMs = timings.fastEmbeddingMs
         let searchStart = DispatchTime.now().uptimeNanoseconds
-        let hits = try await store.similaritySearch(vector: vector, column: service.fast.column.name, topK: topK, agentID: agentID)
+        let hits = try await store.similaritySearch(
+            vector: vector, column: service.fast.column.name, topK: topK, agentID: agentID, filter: filter)
         timings.denseMs = Self.ms(since: searchStart)
         timings.coarseMs = timings.denseMs
         var episodes: [String: Episode] = [:]
@@ -186,7 +201,7 @@ public final class HybridRetriever: Sendable {
         if try await store.vectorCount(column: quality.column.name, agentID: agentID) <= options.qualityScanLimit {
             let qualityHits = try await store.similaritySearch(
                 vector: qualityVector, column: quality.column.name,
-                topK: options.coarseTopK, agentID: agentID)
+                topK: options.coarseTopK, agentID: agentID, filter: options.filter)
             var known = Set(candidates.map(\.id))
             for hit in qualityHits {
                 scores[hit.episodeID] = hit.score

@@ -1,4 +1,5 @@
 import EpisodeStore
+import Foundation
 import VectorSearch
 
 /// A candidate of a hybrid retrieval with its rank (1-based) and score in each stage's list.
@@ -78,6 +79,28 @@ public enum RankFusion {
             return a.score != b.score ? a.score > b.score : a.candidate.id < b.candidate.id
         }
         return scored
+    }
+
+    /// A recency preference: each score multiplied by `1 − weight + weight · 2^(−age / halfLife)`
+    /// (an episode one half-life old keeps `1 − weight/2` of its score; a new one all of it), then
+    /// the order restored — reranked candidates still first. Returns each candidate's decay
+    /// factor `2^(−age / halfLife)` in 0…1. Ages below zero (future dates) count as zero.
+    public static func applyRecency(
+        _ ordered: inout [(candidate: FusionCandidate, score: Double, reranked: Bool)], ages: [String: TimeInterval],
+        halfLife: TimeInterval, weight: Double
+    ) -> [String: Double] {
+        var decays: [String: Double] = [:]
+        for i in ordered.indices {
+            let age = max(0, ages[ordered[i].candidate.id] ?? 0)
+            let decay = pow(0.5, age / halfLife)
+            decays[ordered[i].candidate.id] = decay
+            ordered[i].score *= 1 - weight + weight * decay
+        }
+        ordered.sort { a, b in
+            if a.reranked != b.reranked { return a.reranked }
+            return a.score != b.score ? a.score > b.score : a.candidate.id < b.candidate.id
+        }
+        return decays
     }
 
     @inline(__always)

@@ -24,6 +24,8 @@ public struct RetrievedEpisode: Sendable, Equatable {
     public var rerankScore: Float?
     /// The score the results are ordered by.
     public var finalScore: Double
+    /// With a recency preference: `2^(−age / half-life)`, 1 for a new episode (nil without one).
+    public var recencyScore: Double?
     public var stage: RetrievalStage
     /// The episode's rank (1 = best) in each stage's own list, nil where that stage did not rank it.
     public var ranks = StageRanks()
@@ -116,6 +118,13 @@ public struct RetrievalOptions: Sendable, Equatable {
     public var fusionK: Double = 60
     /// Weights of the dense, lexical and quality rankings in the final fusion.
     public var weights = RankFusion.Weights()
+    /// Only episodes passing this filter, in every stage (before each stage's top-k).
+    public var filter: EpisodeFilter?
+    /// A preference for recent episodes (seconds; nil: none): see
+    /// ``RankFusion/applyRecency(_:ages:halfLife:weight:)``.
+    public var recencyHalfLife: TimeInterval?
+    /// How much recency can take off a score (0…1): an old episode keeps `1 − weight` of it.
+    public var recencyWeight: Double = 0.5
 
     public init(
         coarseTopK: Int = 100, rerankTopK: Int = 50, useReranking: Bool = true, lexical: Bool = true, limit: Int? = nil,
@@ -137,5 +146,12 @@ public struct RetrievalOptions: Sendable, Equatable {
             throw RetrievalError.invalidParameter("rerank_top_k must be in 0…coarse_top_k (\(coarseTopK)), got \(rerankTopK)")
         }
         if let limit, limit <= 0 { throw RetrievalError.invalidParameter("limit must be positive, got \(limit)") }
+        if let halfLife = recencyHalfLife, !(halfLife > 0 && halfLife.isFinite) {
+            throw RetrievalError.invalidParameter("recency_half_life must be a positive duration, got \(halfLife) s")
+        }
+        guard recencyWeight >= 0 && recencyWeight <= 1 else {
+            throw RetrievalError.invalidParameter("recency_weight must be in 0…1, got \(recencyWeight)")
+        }
+        try filter?.validate()
     }
 }

@@ -8,9 +8,17 @@ extension PostgresEpisodeStore {
     /// order near-ties differently; with 16 spare rows the rescored top-k is the exact one.
     static let rescoreMargin = 16
 
-    public func similaritySearch(vector: [Float], column name: String, topK: Int, agentID: String) async throws -> [ScoredEpisode] {
+    ///
+    /// A filter becomes part of the query's WHERE clause: the exact scan reads only the rows that
+    /// pass, and the HNSW scan (pgvector's iterative scan) walks the index until enough rows
+    /// passing it were found. An agent whose passing rows number at most the exact-scan limit is
+    /// scanned exactly.
+    public func similaritySearch(vector: [Float], column name: String, topK: Int, agentID: String, filter: EpisodeFilter?) async throws
+        -> [ScoredEpisode]
+    {
         let column = try column(named: name)
         do { try column.validate(vector) } catch { throw StoreError.vector(error) }
+        if let filter { try filter.validate() }
         guard topK > 0 else { return [] }
         let quoted = try PostgresIdentifier.quoted(column.name)
         let cast = castType(column.name)
@@ -21,14 +29,22 @@ extension PostgresEpisodeStore {
         try binds.append(agentID)
         try binds.append(Self.literal(vector))
         try binds.append(limit)
+        var condition = ""
+        var passing = episodes
+        if let filter, !filter.isEmpty {
+            condition = "AND " + (try PostgresFilter.condition(filter, binds: &binds))
+            if episodes > postgres.exactScanLimit {
+                passing = try await passingCount(agentID: agentID, filter: filter, atMost: postgres.exactScanLimit + 1)
+            }
+        }
         var candidates: [(String, [Float])]
-        if episodes > postgres.exactScanLimit {
+        if passing > postgres.exactScanLimit {
             // HNSW with pgvector 0.8's iterative scan: the index is walked until `limit` rows of
             // this agent were found (or the scan budget ran out), not filtered after the fact.
             let query = PostgresQuery(
                 unsafeSQL: """
                     SELECT id, \(quoted)::real[] FROM \(schema).episodes
-                    WHERE agent_id = $1 AND \(quoted) IS NOT NULL ORDER BY \(quoted) <#> $2::\(cast) LIMIT $3
+                    WHERE agent_id = $1 AND \(quoted) IS NOT NULL \(condition) ORDER BY \(quoted) <#> $2::\(cast) LIMIT $3
                     """, binds: binds)
             let efSearch = min(1000, max(2 * limit, 100))
             candidates = try await read { connection in
@@ -49,11 +65,13 @@ extension PostgresEpisodeStore {
             }
             // Never short: an approximate scan that found fewer rows than the agent has gives way
             // to the exact one.
-            if candidates.count < limit, candidates.count < (try await vectorCount(column: column.name, agentID: agentID)) {
-                candidates = try await exactCandidates(binds: binds, quoted: quoted, cast: cast)
+            if candidates.count < limit,
+                candidates.count < (condition.isEmpty ? try await vectorCount(column: column.name, agentID: agentID) : passing)
+            {
+                candidates = try await exactCandidates(binds: binds, quoted: quoted, cast: cast, condition: condition)
             }
         } else {
-            candidates = try await exactCandidates(binds: binds, quoted: quoted, cast: cast)
+            candidates = try await exactCandidates(binds: binds, quoted: quoted, cast: cast, condition: condition)
         }
         var scored = candidates.map { ScoredEpisode(episodeID: $0.0, score: VectorKernels.dot($0.1, vector), column: column.name) }
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.episodeID < $1.episodeID }
@@ -62,14 +80,29 @@ extension PostgresEpisodeStore {
 
     /// An exact scan of the agent's vectors: the ORDER BY expression is not the index's, so the
     /// planner reads the agent's rows through the btree and sorts them.
-    private func exactCandidates(binds: PostgresBindings, quoted: String, cast: String) async throws -> [(String, [Float])] {
+    private func exactCandidates(binds: PostgresBindings, quoted: String, cast: String, condition: String) async throws -> [(
+        String, [Float]
+    )] {
         let query = PostgresQuery(
             unsafeSQL: """
                 SELECT id, \(quoted)::real[] FROM \(schema).episodes
-                WHERE agent_id = $1 AND \(quoted) IS NOT NULL ORDER BY (\(quoted) <#> $2::\(cast)) + 0, id LIMIT $3
+                WHERE agent_id = $1 AND \(quoted) IS NOT NULL \(condition) ORDER BY (\(quoted) <#> $2::\(cast)) + 0, id LIMIT $3
                 """, binds: binds)
         return try await read { connection in
             try await connection.query(query, logger: self.logger).collect().map { try $0.decode((String, [Float]).self) }
+        }
+    }
+
+    /// How many of the agent's rows pass `filter`, counting no further than `atMost`.
+    private func passingCount(agentID: String, filter: EpisodeFilter, atMost: Int) async throws -> Int {
+        var binds = PostgresBindings()
+        try binds.append(agentID)
+        let condition = try PostgresFilter.condition(filter, binds: &binds)
+        let query = PostgresQuery(
+            unsafeSQL: """
+                SELECT count(*) FROM (SELECT 1 FROM \(schema).episodes WHERE agent_id = $1 AND \(condition) LIMIT \(atMost)) AS passing
+                """, binds: binds)
+        return try await read { connection in try await connection.query(query, logger: self.logger).collect().first?.decode(Int.self) ?? 0
         }
     }
 
@@ -88,7 +121,8 @@ extension PostgresEpisodeStore {
     /// counted among those rows — exact within the agent — and N and the average length come from
     /// `agent_stats`. At most ``lexicalCandidateLimit`` rows are scored (those `ts_rank_cd` ranks
     /// first), so that one very common word cannot make a query read a whole large agent.
-    public func lexicalSearch(query text: String, topK: Int, agentID: String) async throws -> [LexicalHit] {
+    public func lexicalSearch(query text: String, topK: Int, agentID: String, filter: EpisodeFilter?) async throws -> [LexicalHit] {
+        if let filter { try filter.validate() }
         let terms = LexicalQuery.terms(in: text)
         guard !terms.isEmpty, topK > 0 else { return [] }
         let schema = self.schema, logger = self.logger, limit = Self.lexicalCandidateLimit
@@ -108,10 +142,12 @@ extension PostgresEpisodeStore {
             try binds.append(agentID)
             try binds.append(tsquery)
             try binds.append(limit)
+            var condition = ""
+            if let filter, !filter.isEmpty { condition = "AND " + (try PostgresFilter.condition(filter, binds: &binds)) }
             let documents = try await connection.query(
                 PostgresQuery(
                     unsafeSQL: """
-                        SELECT id, lexical::text FROM \(schema).episodes WHERE agent_id = $1 AND lexical @@ $2::tsquery
+                        SELECT id, lexical::text FROM \(schema).episodes WHERE agent_id = $1 AND lexical @@ $2::tsquery \(condition)
                         ORDER BY ts_rank_cd(lexical, $2::tsquery) DESC, id LIMIT $3
                         """, binds: binds), logger: logger
             ).collect().map { try $0.decode((String, String).self) }

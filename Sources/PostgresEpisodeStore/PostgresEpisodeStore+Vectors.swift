@@ -19,17 +19,19 @@ extension PostgresEpisodeStore {
         let isStaging = !columns.contains(column)
         let quoted = try PostgresIdentifier.quoted(column.name)
         let flags = column.role == .fast ? ("fastembed_cached", "fastembed_cached_at") : ("embedding_cached", "embedding_cached_at")
-        let setFlags = isStaging ? "" : ", \(flags.0) = true, \(flags.1) = $4::timestamptz"
+        let setFlags = isStaging ? "" : ", \(flags.0) = true, \(flags.1) = $5::timestamptz"
         var binds = PostgresBindings()
         try binds.append(vectors.map(\.agentID))
         try binds.append(vectors.map(\.episodeID))
         try binds.append(vectors.map { Self.literal($0.vector) })
+        // A vector of older text than the episode now holds is skipped (changed meanwhile).
+        try binds.append(vectors.map { $0.basedOn.map(EpisodeTime.rfc3339) ?? "" })
         if !isStaging { try binds.append(EpisodeTime.rfc3339(Date())) }
         let query = PostgresQuery(
             unsafeSQL: """
                 UPDATE \(schema).episodes e SET \(quoted) = v.vector::\(castType(column.name))\(setFlags)
-                FROM unnest($1::text[], $2::text[], $3::text[]) AS v(agent_id, id, vector)
-                WHERE e.agent_id = v.agent_id AND e.id = v.id
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS v(agent_id, id, vector, based_on)
+                WHERE e.agent_id = v.agent_id AND e.id = v.id AND (v.based_on = '' OR e.updated_at = NULLIF(v.based_on, '')::timestamptz)
                 RETURNING 1
                 """, binds: binds)
         return try await write { connection in try await connection.query(query, logger: self.logger).collect().count }

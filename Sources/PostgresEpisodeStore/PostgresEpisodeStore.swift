@@ -344,6 +344,7 @@ public final class PostgresEpisodeStore: EpisodeStoreBackend {
                     for statement in PostgresSchema.statements(migration.up, schema: schema) {
                         try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
+                    try await migration.backfill?(connection, schema, logger)
                     try await connection.query(
                         PostgresQuery(
                             unsafeSQL: "INSERT INTO \(schema).episodic_migrations (identifier) VALUES ($1)",

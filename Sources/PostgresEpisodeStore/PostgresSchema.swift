@@ -22,6 +22,8 @@ enum PostgresSchema {
         var down: String
         /// Checked before `down` runs; a non-empty message refuses the downgrade.
         var downGuard: String? = nil
+        /// Runs after `up`'s statements, in the same transaction (values only Swift computes).
+        var backfill: (@Sendable (PostgresConnection, _ schema: String, Logger) async throws -> Void)? = nil
     }
 
     static let migrations: [Migration] = [
@@ -137,6 +139,40 @@ enum PostgresSchema {
                         THEN 'some episode ids are used by more than one agent; before v4 ids were global — delete or rename them first'
                     ELSE '' END
                 """),
+        Migration(
+            name: "v5_text_fingerprints",
+            // The fingerprint of each episode's normalised content (`dedup` writes look it up per
+            // agent), computed for existing rows by the same Swift function new writes use, and an
+            // index for listings ordered by update time.
+            up: """
+                ALTER TABLE {s}.episodes ADD COLUMN text_hash bigint;
+                CREATE INDEX episodes_by_agent_text_hash ON {s}.episodes (agent_id, text_hash);
+                CREATE INDEX episodes_by_agent_updated ON {s}.episodes (agent_id, updated_at DESC, id DESC);
+                """,
+            down: """
+                DROP INDEX {s}.episodes_by_agent_updated;
+                DROP INDEX {s}.episodes_by_agent_text_hash;
+                ALTER TABLE {s}.episodes DROP COLUMN text_hash;
+                """,
+            backfill: { connection, schema, logger in
+                while true {
+                    let rows = try await connection.query(
+                        PostgresQuery(unsafeSQL: "SELECT agent_id, id, content FROM \(schema).episodes WHERE text_hash IS NULL LIMIT 5000"),
+                        logger: logger
+                    ).collect().map { try $0.decode((String, String, String).self) }
+                    if rows.isEmpty { return }
+                    var binds = PostgresBindings()
+                    try binds.append(rows.map(\.0))
+                    try binds.append(rows.map(\.1))
+                    try binds.append(rows.map { TextFingerprint.fingerprint($0.2) })
+                    try await connection.query(
+                        PostgresQuery(
+                            unsafeSQL: """
+                                UPDATE \(schema).episodes e SET text_hash = v.h FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(a, i, h)
+                                WHERE e.agent_id = v.a AND e.id = v.i
+                                """, binds: binds), logger: logger)
+                }
+            }),
     ]
 
     static var versions: [String] { migrations.map(\.name) }

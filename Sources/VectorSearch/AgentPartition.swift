@@ -120,6 +120,39 @@ struct AgentPartition {
         return best(k, among: ordered, query: query)
     }
 
+    /// The `k` best among the vectors of `allowed` (ids not in the partition are ignored), exactly
+    /// as ``search(_:k:)`` would rank them. A small allowed set is scored directly; a large one
+    /// through over-fetching the unrestricted search.
+    func search(_ query: UnsafePointer<Float>, k: Int, only allowed: Set<String>) -> [(id: String, score: Float)] {
+        guard k > 0 else { return [] }
+        let rows = allowed.compactMap { slots[$0] }
+        if rows.count <= Self.exactScanLimit || rows.count * 4 <= count {
+            return best(k, among: rows.lazy.map { (row: $0, upper: Float.infinity) }, query: query)
+        }
+        return overFetch(query, k: k, passing: rows.count) { allowed.contains($0) }
+    }
+
+    /// The `k` best vectors whose ids are not in `excluded`.
+    func search(_ query: UnsafePointer<Float>, k: Int, excluding excluded: Set<String>) -> [(id: String, score: Float)] {
+        let present = excluded.reduce(0) { $0 + (slots[$1] == nil ? 0 : 1) }
+        return overFetch(query, k: k, passing: count - present) { !excluded.contains($0) }
+    }
+
+    /// The unrestricted ranking cut to the ids that pass: its order is the exact order, so the
+    /// first `k` that pass are the restricted top-k. Fetches enough for the expected share of
+    /// passing ids, doubling until `k` pass or the whole partition was ranked.
+    private func overFetch(_ query: UnsafePointer<Float>, k: Int, passing: Int, _ passes: (String) -> Bool) -> [(id: String, score: Float)]
+    {
+        guard k > 0, passing > 0 else { return [] }
+        let wanted = min(k, passing)
+        var fetch = min(count, Int((Double(k) * Double(count) / Double(passing)).rounded(.up)) + 16)
+        while true {
+            let kept = search(query, k: fetch).filter { passes($0.id) }
+            if kept.count >= wanted || fetch >= count { return Array(kept.prefix(k)) }
+            fetch = min(count, fetch * 2)
+        }
+    }
+
     /// Exact float32 scores of the given rows, the best `k` of them. `upper` bounds each row's
     /// score; the rows come in decreasing order of it, or with +∞ (all scored).
     private func best<C: Collection<(row: Int, upper: Float)>>(_ k: Int, among rows: C, query: UnsafePointer<Float>)

@@ -84,11 +84,33 @@ public final class VectorIndex: @unchecked Sendable {
     /// ties by episode id ascending: exactly `min(topK, count(agentID))` results, identical to an
     /// exhaustive float32 scan with ``VectorKernels/dot``.
     public func search(_ query: [Float], agentID: String, topK: Int) throws(VectorError) -> [ScoredEpisode] {
+        try search(query, agentID: agentID, topK: topK, restrictedTo: nil)
+    }
+
+    /// Which of an agent's vectors a search considers.
+    public enum Restriction: Sendable {
+        /// Only these episodes.
+        case only(Set<String>)
+        /// All but these episodes.
+        case excluding(Set<String>)
+    }
+
+    /// The `topK` best of the vectors the restriction lets through, in the order of the
+    /// unrestricted search: exactly `min(topK, vectors let through)` results.
+    public func search(_ query: [Float], agentID: String, topK: Int, restrictedTo restriction: Restriction?) throws(VectorError)
+        -> [ScoredEpisode]
+    {
         try column.validate(query)
         return lock.read {
             guard let partition = partitions[agentID] else { return [] }
             return query.withUnsafeBufferPointer { q in
-                partition.search(q.baseAddress!, k: topK).map { ScoredEpisode(episodeID: $0.id, score: $0.score, column: column.name) }
+                let hits =
+                    switch restriction {
+                    case nil: partition.search(q.baseAddress!, k: topK)
+                    case .only(let allowed): partition.search(q.baseAddress!, k: topK, only: allowed)
+                    case .excluding(let excluded): partition.search(q.baseAddress!, k: topK, excluding: excluded)
+                    }
+                return hits.map { ScoredEpisode(episodeID: $0.id, score: $0.score, column: column.name) }
             }
         }
     }

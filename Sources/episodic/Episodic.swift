@@ -20,8 +20,9 @@ struct Episodic: AsyncParsableCommand {
             Benchmarks are a separate tool: swift run -c release episodic-bench --help
             """,
         subcommands: [
-            QuickstartCommand.self, InitCommand.self, AddCommand.self, ImportCommand.self, GetCommand.self,
-            DeleteCommand.self, SearchCommand.self, RetrieveCommand.self, BackfillCommand.self, ReembedCommand.self, MigrateCommand.self,
+            QuickstartCommand.self, InitCommand.self, AddCommand.self, ImportCommand.self, ExportCommand.self, GetCommand.self,
+            ListCommand.self, UpdateCommand.self, DeleteCommand.self, ForgetCommand.self, CompactCommand.self, SearchCommand.self,
+            RetrieveCommand.self, BackfillCommand.self, ReembedCommand.self, MigrateCommand.self,
             StatsCommand.self, ServeCommand.self, ModelsCommand.self, EvalCommand.self, EmbedCommand.self,
         ]
     )

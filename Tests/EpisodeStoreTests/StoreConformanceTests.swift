@@ -182,7 +182,7 @@ import VectorSearch
         repeat {
             let page = try await store.episodes(agentID: "a", limit: 10, after: position)
             seen += page.map(\.id)
-            position = page.count == 10 ? page.last.map(PagePosition.init(after:)) : nil
+            position = page.count == 10 ? page.last.map { PagePosition(after: $0) } : nil
         } while position != nil
         #expect(seen == (0..<25).reversed().map { String(format: "e%02d", $0) })
         #expect(try await store.agentEpisodeCounts() == ["a": 25, "other": 1])

@@ -6,12 +6,6 @@ import VectorSearch
 @testable import EpisodeStore
 
 /// The backends every conformance test runs on.
-enum Backend: String, CaseIterable, CustomStringConvertible, Sendable {
-    case sqlite
-    case postgres
-
-    var description: String { rawValue }
-}
 
 /// A fresh, empty store of one backend, with the test columns (fast 8-d, quality 12-d).
 struct StoreHarness {

@@ -135,13 +135,13 @@ import Testing
                     let message = (response.json["error"] as? [String: Any])?["message"] as? String ?? ""
                     #expect(message.contains(fragment), "\(uri): \(message)")
                 }
-                // A duplicate id is a conflict, and changes nothing.
+                // An id taken by other content is a conflict, and changes nothing.
                 let first = try await client.execute(
                     uri: "/agents/a/episodes", method: .post, headers: jsonHeaders, body: jsonBody(["id": "dup", "content": "one"]))
                 #expect(first.status == .created)
                 let second = try await client.execute(
                     uri: "/agents/a/episodes", method: .post, headers: jsonHeaders, body: jsonBody(["id": "dup", "content": "two"]))
-                #expect(second.status == .conflict && second.errorCode == "duplicate_episode")
+                #expect(second.status == .conflict && second.errorCode == "conflicting_episode")
                 #expect(try await f.memory.episode(agentID: "a", id: "dup").content == "one")
             }
         }

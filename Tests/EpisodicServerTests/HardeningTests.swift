@@ -212,12 +212,12 @@ import Testing
                     let response = try await client.execute(
                         uri: "/agents/a/episodes", method: method, headers: jsonHeaders, body: jsonBody([:]))
                     #expect(response.status == .methodNotAllowed, "\(method)")
-                    #expect(response.headers[.allow] == "GET, POST", "\(method)")
+                    #expect(response.headers[.allow] == "DELETE, GET, POST", "\(method)")
                 }
                 let port = try #require(client.port)
                 let trace = try RawHTTP.exchange(
                     port: port, "TRACE /agents/a/episodes HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                #expect(trace.hasPrefix("HTTP/1.1 405") && trace.lowercased().contains("allow: get, post"), "\(trace)")
+                #expect(trace.hasPrefix("HTTP/1.1 405") && trace.lowercased().contains("allow: delete, get, post"), "\(trace)")
                 let health = try await client.execute(uri: "/health", method: .delete)
                 #expect(health.status == .methodNotAllowed && health.headers[.allow] == "GET")
                 #expect(

@@ -13,17 +13,22 @@ struct ServerFixture {
     let directory: TemporaryDirectory
     let memory: EpisodicMemory
     let api: EpisodicAPI
+    /// The SQLite file, or nil on PostgreSQL.
+    var sqlitePath: String? = nil
+    var schema: String? = nil
 
     static func make(
         api configure: (inout APIConfiguration) -> Void = { _ in }, maxTextBytes: Int = 1 << 20,
-        fastModelDirectory: URL? = nil
+        fastModelDirectory: URL? = nil, backend: Backend = .sqlite
     ) async throws -> ServerFixture {
         let directory = try TemporaryDirectory("episodic-server")
         var configuration = EpisodicMemory.Configuration()
         configuration.qualityModel = "tiny-bert-cls-1024"
         configuration.qualityModelDirectory = Fixtures.tinyBert
         configuration.limits.maxTextBytes = maxTextBytes
-        let path = directory.path("m.sqlite")
+        var path = directory.path("m.sqlite")
+        var schema: String?
+        if backend == .postgres { (path, schema) = try PostgresTestDatabase.url() }
         if let fastModelDirectory {
             // Create the store (its columns need the real models), then reopen it with another
             // fast model directory.
@@ -34,11 +39,14 @@ struct ServerFixture {
         var apiConfiguration = APIConfiguration()
         apiConfiguration.retrievalTimeBudgetMs = nil
         configure(&apiConfiguration)
-        return ServerFixture(directory: directory, memory: memory, api: EpisodicAPI(memory: memory, configuration: apiConfiguration))
+        return ServerFixture(
+            directory: directory, memory: memory, api: EpisodicAPI(memory: memory, configuration: apiConfiguration),
+            sqlitePath: backend == .sqlite ? path : nil, schema: schema)
     }
 
     func cleanup() async {
         await memory.close()
+        if let schema { await PostgresTestDatabase.drop(schema: schema) }
         directory.remove()
     }
 
@@ -70,9 +78,9 @@ extension ServerFixture {
     /// Runs `body` with a fresh fixture, cleaned up afterwards even when `body` throws.
     static func with(
         api configure: (inout APIConfiguration) -> Void = { _ in }, maxTextBytes: Int = 1 << 20,
-        fastModelDirectory: URL? = nil, _ body: (ServerFixture) async throws -> Void
+        fastModelDirectory: URL? = nil, backend: Backend = .sqlite, _ body: (ServerFixture) async throws -> Void
     ) async throws {
-        let f = try await make(api: configure, maxTextBytes: maxTextBytes, fastModelDirectory: fastModelDirectory)
+        let f = try await make(api: configure, maxTextBytes: maxTextBytes, fastModelDirectory: fastModelDirectory, backend: backend)
         do {
             try await body(f)
         } catch {

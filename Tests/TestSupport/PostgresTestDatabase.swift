@@ -2,6 +2,14 @@ import Foundation
 import Logging
 import PostgresNIO
 
+/// The store backends every backend-independent test runs on.
+public enum Backend: String, CaseIterable, CustomStringConvertible, Sendable {
+    case sqlite
+    case postgres
+
+    public var description: String { rawValue }
+}
+
 /// The PostgreSQL server the tests run against: `$EPISODIC_TEST_POSTGRES_URL`, which
 /// scripts/test.sh sets after `scripts/postgres.sh start`. Each test gets a store in a PostgreSQL
 /// schema of its own, dropped afterwards. Without the server the tests fail — never skip — with

@@ -1,4 +1,5 @@
 import Foundation
+import VectorSearch
 
 /// One record of something an agent did or saw.
 ///
@@ -14,6 +15,8 @@ public struct Episode: Sendable, Equatable {
     public var metadata: [String: JSONValue]
     /// Kept to the millisecond, within ``EpisodeTime/rangeDescription``.
     public var createdAt: Date
+    /// When the text or metadata last changed (the creation time until then); set by the store.
+    public var updatedAt: Date
     /// Whether the quality vector (`vector`) is stored.
     public var embeddingCached: Bool
     public var embeddingCachedAt: Date?
@@ -32,6 +35,7 @@ public struct Episode: Sendable, Equatable {
         self.summary = summary
         self.metadata = metadata
         self.createdAt = createdAt
+        self.updatedAt = createdAt
         self.embeddingCached = false
         self.embeddingCachedAt = nil
         self.fastembedCached = false
@@ -47,9 +51,48 @@ public struct Episode: Sendable, Equatable {
 public struct NewEpisode: Sendable {
     public var episode: Episode
     public var vectors: [String: [Float]]
+    /// When the agent already has an episode with this id: with the same content, summary and
+    /// metadata it is returned (`created` false) — a retried write; otherwise the write fails
+    /// with ``StoreError/conflictingEpisode(_:)``. Off: any existing id is
+    /// ``StoreError/duplicateEpisode(_:)``.
+    public var idempotent: Bool
+    /// Return the agent's existing episode whose normalised content is identical
+    /// (``TextFingerprint``) instead of adding another.
+    public var deduplicate: Bool
 
-    public init(_ episode: Episode, vectors: [String: [Float]] = [:]) {
+    public init(_ episode: Episode, vectors: [String: [Float]] = [:], idempotent: Bool = false, deduplicate: Bool = false) {
         self.episode = episode
         self.vectors = vectors
+        self.idempotent = idempotent
+        self.deduplicate = deduplicate
+    }
+}
+
+/// What a write did with one ``NewEpisode``.
+public struct Insertion: Sendable, Equatable {
+    /// The episode as stored: the new one, or the existing one a retried or duplicate write found.
+    public var episode: Episode
+    /// Whether this write added it.
+    public var created: Bool
+
+    public init(episode: Episode, created: Bool) {
+        self.episode = episode
+        self.created = created
+    }
+}
+
+extension Episode {
+    /// Sets the cache flag of `role`'s vector: stored since `date`, or not stored (nil).
+    public mutating func setVectorCached(_ role: VectorRole, at date: Date?) {
+        switch role {
+        case .fast: fastembedCached = date != nil; fastembedCachedAt = date
+        case .quality: embeddingCached = date != nil; embeddingCachedAt = date
+        }
+    }
+
+    /// Whether `other` holds the same text and metadata (what makes a retried write the same).
+    public func hasSameContent(as other: Episode) -> Bool {
+        content.utf8.elementsEqual(other.content.utf8) && summary == other.summary
+            && JSONValue.object(metadata).isEquivalent(to: .object(other.metadata))
     }
 }

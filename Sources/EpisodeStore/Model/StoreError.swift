@@ -24,6 +24,12 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case episodeNotFound(String)
     /// An id already used by another episode of the same agent.
     case duplicateEpisode(String)
+    /// An id the agent already uses for an episode with other content (an idempotent write).
+    case conflictingEpisode(String)
+    /// The episode changed between reading and writing it, more often than retries allow.
+    case concurrentUpdate(String)
+    /// A filter that cannot be applied.
+    case invalidFilter(String)
     /// No episode of this agent exists.
     case unknownAgent(String)
     /// The model whose vectors a column holds is not the one offered (different weights).
@@ -69,6 +75,13 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "no episode with id \(id)"
         case .duplicateEpisode(let id):
             return "an episode with id \(id) already exists"
+        case .conflictingEpisode(let id):
+            return
+                "an episode with id \(id) already exists with other content, summary or metadata — use another id, or PATCH the episode to change it"
+        case .concurrentUpdate(let id):
+            return "episode \(id) kept changing while this update was applied; retry"
+        case .invalidFilter(let reason):
+            return "invalid filter: \(reason)"
         case .unknownAgent(let agent):
             return "agent \(agent) has no episodes"
         case .modelMismatch(let column, let recordedModel, let recordedSHA, let offeredModel, let offeredSHA):

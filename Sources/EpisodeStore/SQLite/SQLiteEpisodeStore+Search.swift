@@ -5,18 +5,51 @@ import VectorSearch
 extension SQLiteEpisodeStore {
     /// Exact top-k on the in-memory index of the column (loaded on the first search, then kept in
     /// step with every write, this process's and others'): results equal an exhaustive float32 scan.
-    public func similaritySearch(vector: [Float], column name: String, topK: Int, agentID: String) async throws -> [ScoredEpisode] {
+    ///
+    /// A filter on rows (metadata, dates) is evaluated in SQL first; the search then ranks only
+    /// the episodes it let through. Excluded ids alone need no rows: the search over-fetches.
+    public func similaritySearch(vector: [Float], column name: String, topK: Int, agentID: String, filter: EpisodeFilter?) async throws
+        -> [ScoredEpisode]
+    {
         let column = try column(named: name)
         do { try column.validate(vector) } catch { throw StoreError.vector(error) }
+        if let filter { try filter.validate() }
         let index = try follower.index(column.name)
         if index.count(agentID: agentID) == 0, !(try await agentExists(agentID)) { throw StoreError.unknownAgent(agentID) }
-        do { return try index.search(vector, agentID: agentID, topK: topK) } catch { throw StoreError.vector(error) }
+        var restriction: VectorIndex.Restriction?
+        if let filter, filter.needsRows {
+            restriction = .only(try passingIDs(agentID: agentID, filter: filter))
+        } else if let filter, !filter.excludedIDs.isEmpty {
+            restriction = .excluding(filter.excludedIDs)
+        }
+        do { return try index.search(vector, agentID: agentID, topK: topK, restrictedTo: restriction) } catch {
+            throw StoreError.vector(error)
+        }
+    }
+
+    /// The ids of the agent's episodes that pass `filter`.
+    func passingIDs(agentID: String, filter: EpisodeFilter) throws -> Set<String> {
+        let condition = SQLiteFilter.condition(filter)
+        return try read { db in
+            Set(
+                try String.fetchAll(
+                    db, sql: "SELECT e.id FROM episodes e WHERE e.agent_id = ? AND \(condition.sql)",
+                    arguments: [agentID] + condition.arguments))
+        }
     }
 
     /// BM25 over the episodes' embedded text (SQLite FTS5, Porter stemming), restricted to the
     /// agent by its indexed token: the cost follows the agent's matches, not the whole store's.
-    public func lexicalSearch(query: String, topK: Int, agentID: String) async throws -> [LexicalHit] {
+    public func lexicalSearch(query: String, topK: Int, agentID: String, filter: EpisodeFilter?) async throws -> [LexicalHit] {
+        if let filter { try filter.validate() }
         guard let words = LexicalQuery.matchExpression(for: query), topK > 0 else { return [] }
+        var condition = ""
+        var extra = StatementArguments()
+        if let filter, !filter.isEmpty {
+            let sql = SQLiteFilter.condition(filter)
+            condition = "AND " + sql.sql
+            extra = sql.arguments
+        }
         return try read { db in
             guard let agentSeq = try Int64.fetchOne(db, sql: "SELECT agent_seq FROM agents WHERE agent_id = ?", arguments: [agentID]) else {
                 return []
@@ -27,8 +60,8 @@ extension SQLiteEpisodeStore {
                 db,
                 sql: """
                     SELECT e.id, -f.rank FROM episodes_fts f JOIN episodes e ON e.seq = f.rowid
-                    WHERE episodes_fts MATCH ? ORDER BY f.rank LIMIT ?
-                    """, arguments: ["agent_key : ag\(agentSeq) AND text : (\(words))", topK])
+                    WHERE episodes_fts MATCH ? \(condition) ORDER BY f.rank LIMIT ?
+                    """, arguments: ["agent_key : ag\(agentSeq) AND text : (\(words))"] + extra + [topK])
             return rows.compactMap { row -> LexicalHit? in
                 guard let id = SQLiteRows.text(row[0]) else { return nil }
                 return LexicalHit(episodeID: id, score: row[1])

@@ -21,13 +21,16 @@ extension SQLiteEpisodeStore {
             let upsert = try db.cachedStatement(
                 sql: """
                     INSERT OR REPLACE INTO episode_vectors(agent_id, episode_id, column_name, vector)
-                    SELECT agent_id, id, ?, ? FROM episodes WHERE agent_id = ? AND id = ?
+                    SELECT agent_id, id, ?, ? FROM episodes WHERE agent_id = ? AND id = ? AND (?5 IS NULL OR updated_at = ?5)
                     """)
             let flag = try db.cachedStatement(sql: "UPDATE episodes SET \(flags.0) = 1, \(flags.1) = ? WHERE agent_id = ? AND id = ?")
             var stored = 0
             for entry in vectors {
-                try upsert.execute(arguments: [column.name, SQLiteRows.encode(entry.vector), entry.agentID, entry.episodeID])
-                guard db.changesCount > 0 else { continue } // deleted meanwhile
+                try upsert.execute(arguments: [
+                    column.name, SQLiteRows.encode(entry.vector), entry.agentID, entry.episodeID,
+                    entry.basedOn.map(EpisodeTime.storedText),
+                ])
+                guard db.changesCount > 0 else { continue } // deleted or changed meanwhile
                 stored += 1
                 if !isStaging {
                     try flag.execute(arguments: [now, entry.agentID, entry.episodeID])

@@ -57,6 +57,8 @@ public final class SQLiteEpisodeStore: EpisodeStoreBackend {
     public let columns: [VectorColumn]
     /// Staging columns of re-embeddings in progress, by the column they replace.
     let stagingColumns: Mutex<[String: VectorColumn]>
+    /// Set by the first ``close()``; later calls do nothing.
+    private let closed = Mutex(false)
     /// Whether writes are refused (read-only file or configuration).
     public let isReadOnly: Bool
     let reader: any DatabaseReader
@@ -274,6 +276,11 @@ public final class SQLiteEpisodeStore: EpisodeStoreBackend {
     }
 
     public func close() async {
+        guard
+            closed.withLock({ wasClosed in
+                defer { wasClosed = true }; return !wasClosed
+            })
+        else { return }
         follower.close()
         // Move the WAL's pages into the main file (without waiting for other processes' readers),
         // so that a closed store is one self-contained file.

@@ -54,8 +54,15 @@ final class SQLiteIndexFollower: Sendable {
     func close() { try? watcher?.close() }
 
     /// The highest sequence number in the change log.
+    /// The log's position: its last entry, or where it was pruned through when compaction
+    /// emptied it.
     static func lastChange(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM vector_changes") ?? 0
+        try Int64.fetchOne(
+            db,
+            sql: """
+                SELECT MAX(COALESCE((SELECT MAX(seq) FROM vector_changes), 0),
+                           COALESCE((SELECT CAST(value AS INTEGER) FROM store_meta WHERE key = 'pruned_through'), 0))
+                """) ?? 0
     }
 
     /// The index of `column`, loaded and up to date.

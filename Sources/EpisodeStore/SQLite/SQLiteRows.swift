@@ -8,7 +8,7 @@ enum SQLiteRows {
     /// The columns every episode query selects, in this order.
     static let episodeColumns = """
         agent_id, id, content, summary, metadata, created_at, embedding_cached, embedding_cached_at, \
-        fastembed_cached, fastembed_cached_at
+        fastembed_cached, fastembed_cached_at, updated_at
         """
 
     static func episode(_ row: Row) throws(StoreError) -> Episode {
@@ -37,6 +37,7 @@ enum SQLiteRows {
         episode.embeddingCachedAt = date(row[7])
         episode.fastembedCached = bool(row[8])
         episode.fastembedCachedAt = date(row[9])
+        episode.updatedAt = date(row[10]) ?? created
         return episode
     }
 

@@ -251,7 +251,40 @@ public enum SQLiteSchema {
                 try db.execute(sql: v1VectorTriggers)
                 try createV3LexicalIndex(db)
             }),
+        Migration(
+            name: "v5_text_fingerprints",
+            up: { db in
+                // The fingerprint of each episode's normalised content (`dedup` writes look it up
+                // per agent) and an index for listings ordered by update time. Existing rows get
+                // their fingerprint computed here, by the same Swift function new writes use.
+                // Registered on this connection for good: removing a function SQLite still holds a
+                // reference to crashes it.
+                db.add(function: fingerprintFunction())
+                try db.execute(
+                    sql: """
+                        ALTER TABLE episodes ADD COLUMN text_hash INTEGER;
+                        UPDATE episodes SET text_hash = episodic_text_fingerprint(content);
+                        CREATE INDEX episodes_by_agent_text_hash ON episodes(agent_id, text_hash);
+                        CREATE INDEX episodes_by_agent_updated ON episodes(agent_id, updated_at DESC, id DESC);
+                        """)
+            },
+            down: { db in
+                try db.execute(
+                    sql: """
+                        DROP INDEX episodes_by_agent_updated;
+                        DROP INDEX episodes_by_agent_text_hash;
+                        ALTER TABLE episodes DROP COLUMN text_hash;
+                        """)
+            }),
     ]
+
+    /// ``TextFingerprint/fingerprint(_:)`` as an SQL function, for the v5 backfill.
+    static func fingerprintFunction() -> DatabaseFunction {
+        DatabaseFunction("episodic_text_fingerprint", argumentCount: 1, pure: true) { values in
+            guard case .string(let text) = values[0].storage else { return nil }
+            return TextFingerprint.fingerprint(text)
+        }
+    }
 
     /// The v1 triggers: dimensions checked for any writer (4 bytes per float32), and every vector
     /// change logged for the processes that follow the log. Also what a downgrade below v4 restores.

@@ -42,6 +42,9 @@ struct AddCommand: AsyncParsableCommand {
     @Flag(help: "Print the stored episode as JSON.")
     var json = false
 
+    @Flag(help: "Return the agent's episode with the same normalised content instead of adding another.")
+    var dedup = false
+
     func validate() throws { try quality.requireForeground() }
 
     func run() async throws {
@@ -60,9 +63,12 @@ struct AddCommand: AsyncParsableCommand {
                 }
             }
             let memory = try await store.open()
-            let stored = try await memory.add(episode, quality: quality.mode)
+            // A given id makes the write idempotent: rerunning the same command adds nothing.
+            let outcome = try await memory.insert(
+                [NewEpisode(episode, idempotent: id != nil, deduplicate: dedup)], quality: quality.mode)[0]
             await memory.close()
-            print(json ? EpisodeWire.json(stored) : stored.id)
+            if !outcome.created { printError("already stored: \(outcome.episode.id)") }
+            print(json ? EpisodeWire.json(outcome.episode) : outcome.episode.id)
         }
     }
 }

@@ -34,6 +34,9 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Where ingested stores are kept (default ~/.cache/episodic/eval).")
     var workDir: String?
 
+    @Option(help: "Ingest into this store instead (a SQLite path or a postgres:// URL, e.g. with ?schema=eval_realtalk).")
+    var db: String?
+
     @Option(help: "Fast model (catalog name).")
     var fastModel = ModelCatalog.defaultFast.id
 
@@ -68,7 +71,7 @@ struct EvalCommand: AsyncParsableCommand {
                     ?? FileManager.default.homeDirectoryForCurrentUser
                     .appendingPathComponent(".cache/episodic/eval").path)
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-            let path = work.appendingPathComponent("\(data.name)-\(fast.directoryName)-\(quality.directoryName).sqlite").path
+            let path = db ?? work.appendingPathComponent("\(data.name)-\(fast.directoryName)-\(quality.directoryName).sqlite").path
             var configuration = EpisodicMemory.Configuration()
             configuration.fastModel = fast.id
             configuration.qualityModel = quality.id

@@ -36,32 +36,3 @@ struct GetCommand: AsyncParsableCommand {
         }
     }
 }
-
-/// `episodic delete ID`: deletes an episode and its vectors.
-struct DeleteCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "delete",
-        abstract: "Delete an episode and its vectors.",
-        discussion: """
-            Exit status 66 when the agent has no such episode.
-
-            Example:
-              episodic delete --agent planner 2f6c1e0a-…
-            """)
-
-    @OptionGroup var store: StoreOptions
-
-    @Option(help: "The agent that owns the episode.")
-    var agent: String
-
-    @Argument(help: "The episode id.")
-    var id: String
-
-    func run() async throws {
-        try await reportingFailures {
-            let memory = try await store.open()
-            guard try await memory.delete(agentID: agent, id: id) else { throw StoreError.episodeNotFound(id) }
-            print("deleted \(id)")
-        }
-    }
-}

@@ -100,7 +100,10 @@ struct Importer {
             let context = "line \(number)"
             let object = try WireObject.parse(line, context: context)
             let input = try WireObject(.object(object.fields.filter { !Self.outputOnlyFields.contains($0.key) }), context: context)
-            item = try EpisodeWire.episode(from: input, agentID: nil)
+            var parsed = try EpisodeWire.episode(from: input, agentID: nil)
+            // An import reports ids already present as bad lines instead of matching them.
+            parsed.idempotent = false
+            item = parsed
         } catch {
             // Wire errors name their line already.
             bad.append((number, error.message))

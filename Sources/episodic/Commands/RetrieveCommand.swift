@@ -17,6 +17,8 @@ struct RetrieveCommand: AsyncParsableCommand {
             Examples:
               episodic retrieve --agent planner --query "when is the flight to Lisbon?"
               episodic retrieve --agent planner --query "invoice" --baseline --json
+              episodic retrieve --agent planner --query "flights" --filter '{"metadata": {"status": {"in": ["open", "done"]}}}'
+              episodic retrieve --agent planner --query "what did I book?" --recency-half-life 7d
             """)
 
     @OptionGroup var store: StoreOptions
@@ -51,18 +53,28 @@ struct RetrieveCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @Option(help: "Only episodes passing this filter (JSON, e.g. '{\"metadata\": {\"tool\": \"flights\"}}').")
+    var filter: String?
+
+    @Option(help: "Prefer recent episodes: a half-life such as 36h or 7d.")
+    var recencyHalfLife: String?
+
     func run() async throws {
         try await reportingFailures {
             // Not read-only: quality vectors missing for candidates are computed and stored.
+            let parsedFilter = try filter.map { try FilterWire.filter(text: $0, context: "--filter") }
+            let halfLife = try recencyHalfLife.map { try FilterWire.duration(.string($0), field: "--recency-half-life") }
             let memory = try await store.open { $0.threads = threads }
             let response: RetrievalResponse
             if baseline {
-                response = try await memory.retrieveBaseline(agentID: agent, query: query, topK: topK)
+                response = try await memory.retrieveBaseline(agentID: agent, query: query, topK: topK, filter: parsedFilter)
             } else {
                 // No time budget on the command line: the models load during this one call.
-                let options = RetrievalOptions(
+                var options = RetrievalOptions(
                     coarseTopK: coarseTopK, rerankTopK: rerankTopK, useReranking: !noRerank,
                     lexical: !noLexical, limit: topK, timeBudgetMs: nil)
+                options.filter = parsedFilter
+                options.recencyHalfLife = halfLife
                 response = try await memory.retrieve(agentID: agent, query: query, options: options)
             }
             await memory.close()
