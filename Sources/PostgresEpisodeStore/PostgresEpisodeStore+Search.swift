@@ -4,10 +4,12 @@ import PostgresNIO
 import VectorSearch
 
 extension PostgresEpisodeStore {
-    /// Candidates fetched beyond `k` before rescoring: pgvector and this project's kernel may
-    /// order near-ties differently; with 16 spare rows the rescored top-k is the exact one.
+    /// Candidates fetched beyond `k` on the HNSW path: its relaxed order is only nearly sorted;
+    /// the rows are sorted by their exact scores here.
     static let rescoreMargin = 16
 
+    /// Scores are pgvector's inner products (computed in float32 by the server, as the index
+    /// ranks); only ids and scores cross the wire.
     ///
     /// A filter becomes part of the query's WHERE clause: the exact scan reads only the rows that
     /// pass, and the HNSW scan (pgvector's iterative scan) walks the index until enough rows
@@ -22,13 +24,11 @@ extension PostgresEpisodeStore {
         guard topK > 0 else { return [] }
         let quoted = try PostgresIdentifier.quoted(column.name)
         let cast = castType(column.name)
-        let episodes = try await agentEpisodeCount(agentID)
+        let episodes = try await agentEpisodeCount(agentID, cached: true)
         if episodes == 0 { throw StoreError.unknownAgent(agentID) }
-        let limit = topK + Self.rescoreMargin
         var binds = PostgresBindings()
         try binds.append(agentID)
         try binds.append(Self.literal(vector))
-        try binds.append(limit)
         var condition = ""
         var passing = episodes
         if let filter, !filter.isEmpty {
@@ -37,60 +37,63 @@ extension PostgresEpisodeStore {
                 passing = try await passingCount(agentID: agentID, filter: filter, atMost: postgres.exactScanLimit + 1)
             }
         }
-        var candidates: [(String, [Float])]
+        var candidates: [(String, Float)]
         if passing > postgres.exactScanLimit {
             // HNSW with pgvector 0.8's iterative scan: the index is walked until `limit` rows of
             // this agent were found (or the scan budget ran out), not filtered after the fact.
+            let limit = topK + Self.rescoreMargin
+            let efSearch = postgres.efSearch ?? min(1000, max(2 * limit, 100))
             let query = PostgresQuery(
                 unsafeSQL: """
-                    SELECT id, \(quoted)::real[] FROM \(schema).episodes
-                    WHERE agent_id = $1 AND \(quoted) IS NOT NULL \(condition) ORDER BY \(quoted) <#> $2::\(cast) LIMIT $3
+                    SELECT id, \(quoted) <#> $2::\(cast) FROM \(schema).episodes
+                    WHERE agent_id = $1 AND \(quoted) IS NOT NULL \(condition) ORDER BY \(quoted) <#> $2::\(cast) LIMIT \(limit)
                     """, binds: binds)
-            let efSearch = min(1000, max(2 * limit, 100))
+            // Session settings (every approximate search sets them; exact scans do not read them):
+            // one round trip instead of a transaction around three SET LOCALs.
+            let settings = PostgresQuery(
+                unsafeSQL: """
+                    SELECT set_config('hnsw.ef_search', '\(efSearch)', false), set_config('hnsw.iterative_scan', 'relaxed_order', false),
+                           set_config('hnsw.max_scan_tuples', '1000000', false)
+                    """)
             candidates = try await read { connection in
-                try await connection.query("BEGIN", logger: self.logger)
-                do {
-                    try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL hnsw.ef_search = \(efSearch)"), logger: self.logger)
-                    try await connection.query("SET LOCAL hnsw.iterative_scan = relaxed_order", logger: self.logger)
-                    try await connection.query("SET LOCAL hnsw.max_scan_tuples = 1000000", logger: self.logger)
-                    let rows = try await connection.query(query, logger: self.logger).collect().map {
-                        try $0.decode((String, [Float]).self)
-                    }
-                    try await connection.query("COMMIT", logger: self.logger)
-                    return rows
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: self.logger)
-                    throw error
-                }
+                try await connection.query(settings, logger: self.logger)
+                return try await connection.query(query, logger: self.logger).collect().map(Self.idAndScore)
             }
             // Never short: an approximate scan that found fewer rows than the agent has gives way
             // to the exact one.
             if candidates.count < limit,
                 candidates.count < (condition.isEmpty ? try await vectorCount(column: column.name, agentID: agentID) : passing)
             {
-                candidates = try await exactCandidates(binds: binds, quoted: quoted, cast: cast, condition: condition)
+                candidates = try await exactCandidates(binds: binds, quoted: quoted, cast: cast, condition: condition, limit: topK)
             }
         } else {
-            candidates = try await exactCandidates(binds: binds, quoted: quoted, cast: cast, condition: condition)
+            candidates = try await exactCandidates(binds: binds, quoted: quoted, cast: cast, condition: condition, limit: topK)
         }
-        var scored = candidates.map { ScoredEpisode(episodeID: $0.0, score: VectorKernels.dot($0.1, vector), column: column.name) }
+        if candidates.isEmpty, try await agentEpisodeCount(agentID, cached: false) == 0 { throw StoreError.unknownAgent(agentID) }
+        var scored = candidates.map { ScoredEpisode(episodeID: $0.0, score: $0.1, column: column.name) }
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.episodeID < $1.episodeID }
         return Array(scored.prefix(topK))
     }
 
     /// An exact scan of the agent's vectors: the ORDER BY expression is not the index's, so the
     /// planner reads the agent's rows through the btree and sorts them.
-    private func exactCandidates(binds: PostgresBindings, quoted: String, cast: String, condition: String) async throws -> [(
-        String, [Float]
-    )] {
+    private func exactCandidates(binds: PostgresBindings, quoted: String, cast: String, condition: String, limit: Int) async throws
+        -> [(String, Float)]
+    {
         let query = PostgresQuery(
             unsafeSQL: """
-                SELECT id, \(quoted)::real[] FROM \(schema).episodes
-                WHERE agent_id = $1 AND \(quoted) IS NOT NULL \(condition) ORDER BY (\(quoted) <#> $2::\(cast)) + 0, id LIMIT $3
+                SELECT id, \(quoted) <#> $2::\(cast) FROM \(schema).episodes
+                WHERE agent_id = $1 AND \(quoted) IS NOT NULL \(condition) ORDER BY (\(quoted) <#> $2::\(cast)) + 0, id LIMIT \(limit)
                 """, binds: binds)
         return try await read { connection in
-            try await connection.query(query, logger: self.logger).collect().map { try $0.decode((String, [Float]).self) }
+            try await connection.query(query, logger: self.logger).collect().map(Self.idAndScore)
         }
+    }
+
+    /// An (id, negative inner product) row as (id, inner product).
+    static func idAndScore(_ row: PostgresRow) throws -> (String, Float) {
+        let (id, distance) = try row.decode((String, Double).self)
+        return (id, Float(-distance))
     }
 
     /// How many of the agent's rows pass `filter`, counting no further than `atMost`.
@@ -106,12 +109,28 @@ extension PostgresEpisodeStore {
         }
     }
 
-    /// Episodes of the agent, as the counts table keeps them (one row read).
-    func agentEpisodeCount(_ agentID: String) async throws -> Int {
+    /// An (id, `real[]`) row; nil for a row that is not one.
+    static func idAndVector(_ row: PostgresRow) throws -> (String, [Float])? {
+        let (id, array) = try row.decode((String, ByteBuffer).self)
+        return PostgresFloatArray.decode(array).map { (id, $0) }
+    }
+
+    /// Episodes of the agent, as the counts table keeps them (one row read). `cached`: a count
+    /// read in the last few seconds will do — it only chooses between the exact and the
+    /// approximate path, and both return every row there is.
+    func agentEpisodeCount(_ agentID: String, cached: Bool = false) async throws -> Int {
+        let now = Date()
+        if cached, let (count, at) = agentCounts.withLock({ $0[agentID] }), now.timeIntervalSince(at) < 5 { return count }
         let query = PostgresQuery(
             unsafeSQL: "SELECT episodes FROM \(schema).agent_stats WHERE agent_id = $1", binds: try Self.bindings(agentID))
-        return try await read { connection in try await connection.query(query, logger: self.logger).collect().first?.decode(Int.self) ?? 0
+        let count = try await read { connection in
+            try await connection.query(query, logger: self.logger).collect().first?.decode(Int.self) ?? 0
         }
+        agentCounts.withLock { counts in
+            if counts.count >= 10_000 { counts.removeAll(keepingCapacity: true) }
+            counts[agentID] = (count, now)
+        }
+        return count
     }
 
     /// Full-text search in the agent's episodes, ranked by BM25 as SQLite's FTS5 ranks it (k1 1.2,

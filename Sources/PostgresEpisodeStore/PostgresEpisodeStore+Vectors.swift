@@ -51,8 +51,7 @@ extension PostgresEpisodeStore {
         let rows = try await read { connection in try await connection.query(query, logger: self.logger).collect() }
         var found: [String: [Float]] = [:]
         for row in rows {
-            let (id, vector) = try row.decode((String, [Float]).self)
-            found[id] = vector
+            if let (id, vector) = try Self.idAndVector(row) { found[id] = vector }
         }
         return found
     }

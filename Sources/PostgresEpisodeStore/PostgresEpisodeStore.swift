@@ -55,6 +55,8 @@ public final class PostgresEpisodeStore: EpisodeStoreBackend {
     /// How each column (staging columns included) is stored.
     let storage: Mutex<[String: PostgresLocation.VectorStorage]>
     let stagingColumns: Mutex<[String: VectorColumn]>
+    /// Recently read episode counts per agent (the search path's choice), with when.
+    let agentCounts = Mutex<[String: (Int, Date)]>([:])
     let columnsGeneration: String
     /// The quoted schema name, for statements.
     let schema: String
@@ -301,7 +303,7 @@ public final class PostgresEpisodeStore: EpisodeStoreBackend {
         try await connection.query(
             PostgresQuery(unsafeSQL: "ALTER TABLE \(schema).episodes ADD COLUMN \(name) \(storage.rawValue)(\(column.dimension))"),
             logger: logger)
-        let index = try PostgresIdentifier.quoted("episodes_\(column.name)_hnsw")
+        let index = try indexName(of: column.name)
         try await connection.query(
             PostgresQuery(unsafeSQL: "CREATE INDEX \(index) ON \(schema).episodes USING hnsw (\(name) \(operators))"),
             logger: logger)

@@ -7,7 +7,8 @@ import Foundation
 /// Query parameters: `sslmode` (`disable`, `prefer` — the default —, `require`, `verify-full`),
 /// `schema` (the PostgreSQL schema holding the store's tables; default `episodic`), `quality_vector`
 /// (`vector` or `halfvec`: how a new store keeps quality vectors), `exact_scan_limit` (agents with
-/// at most this many vectors in a column are searched exactly; above, HNSW with iterative scans).
+/// at most this many vectors in a column are searched exactly; above, HNSW with iterative scans),
+/// `ef_search` (the HNSW candidate list of those searches: recall against latency).
 public struct PostgresLocation: Sendable, Equatable {
     public enum TLSMode: String, Sendable {
         case disable, prefer, require
@@ -23,6 +24,8 @@ public struct PostgresLocation: Sendable, Equatable {
     public var schema: String
     public var qualityStorage: VectorStorage
     public var exactScanLimit: Int
+    /// `hnsw.ef_search` of the approximate path; nil: 2·(k+16), at least 100 (pgvector's cap: 1000).
+    public var efSearch: Int?
 
     /// How a vector column is stored: full `vector` (float32) or `halfvec` (float16, half the bytes).
     public enum VectorStorage: String, Sendable {
@@ -55,6 +58,7 @@ public struct PostgresLocation: Sendable, Equatable {
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         database = path.isEmpty ? user : (path.removingPercentEncoding ?? path)
         var tls = TLSMode.prefer, schema = "episodic", quality = VectorStorage.vector, limit = 10_000
+        var ef: Int?
         for item in components.queryItems ?? [] {
             let value = item.value ?? ""
             switch item.name {
@@ -75,6 +79,9 @@ public struct PostgresLocation: Sendable, Equatable {
             case "exact_scan_limit":
                 guard let n = Int(value), n >= 0 else { throw bad("has exact_scan_limit=\(value) (a count)") }
                 limit = n
+            case "ef_search":
+                guard let n = Int(value), (1...1000).contains(n) else { throw bad("has ef_search=\(value) (1…1000)") }
+                ef = n
             case "application_name", "connect_timeout":
                 continue
             default:
@@ -85,6 +92,7 @@ public struct PostgresLocation: Sendable, Equatable {
         self.schema = schema
         qualityStorage = quality
         exactScanLimit = limit
+        efSearch = ef
     }
 }
 
