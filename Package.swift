@@ -45,6 +45,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
@@ -97,16 +99,23 @@ let package = Package(
             dependencies: [
                 "HybridRetrieval", "EpisodeStore", "PostgresEpisodeStore", "VectorSearch", "TextEmbedding",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: hostSwift
         ),
         // The JSON of an episode and of a retrieval, as HTTP and `import`/`export` read and write it.
         .target(name: "EpisodicWire", dependencies: ["EpisodicMemory"], swiftSettings: hostSwift),
         .target(name: "Evaluation", dependencies: ["EpisodicMemory"], swiftSettings: hostSwift),
+        // The memory as Model Context Protocol tools (remember, recall, forget, recent).
+        .target(
+            name: "EpisodicMCP",
+            dependencies: ["EpisodicMemory", "EpisodicWire", .product(name: "MCP", package: "swift-sdk")],
+            swiftSettings: hostSwift
+        ),
         .target(
             name: "EpisodicServer",
             dependencies: [
-                "EpisodicMemory", "EpisodicWire",
+                "EpisodicMemory", "EpisodicWire", "EpisodicMCP", .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -123,7 +132,8 @@ let package = Package(
         .executableTarget(
             name: "episodic",
             dependencies: [
-                "EpisodicMemory", "EpisodicWire", "Evaluation", "EpisodicServer", "CommandSupport",
+                "EpisodicMemory", "EpisodicWire", "Evaluation", "EpisodicServer", "CommandSupport", "EpisodicMCP",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -136,7 +146,7 @@ let package = Package(
         .executableTarget(
             name: "episodic-bench",
             dependencies: [
-                "EpisodicMemory", "EpisodicWire", "Evaluation", "CommandSupport", "CBLAS", "TextEmbedding",
+                "EpisodicMemory", "EpisodicWire", "Evaluation", "CommandSupport", "CBLAS", "TextEmbedding", "PostgresEpisodeStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -185,13 +195,17 @@ let package = Package(
             dependencies: [
                 "EpisodicServer", "EpisodicMemory", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: hostSwift
         ),
         .testTarget(
             name: "episodicTests",
-            dependencies: ["episodic", "episodic-bench", "EpisodicMemory", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "episodic", "episodic-bench", "EpisodicMemory", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "MCP", package: "swift-sdk"), .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: hostSwift
         ),
     ],

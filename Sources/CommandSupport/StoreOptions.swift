@@ -8,7 +8,7 @@ public struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The store: a SQLite file (default: $EPISODIC_DB or ./episodic.sqlite).",
+            "The store: a SQLite file or a postgres:// URL (default: $EPISODIC_DB or ./episodic.sqlite).",
             valueName: "location"))
     public var db: String?
 

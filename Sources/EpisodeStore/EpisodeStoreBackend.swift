@@ -166,6 +166,19 @@ public protocol EpisodeStoreBackend: AnyObject, Sendable {
     /// Loads what searches need (in-memory indexes), so that the first search is not slow.
     func prepareForSearch() async throws
 
+    // MARK: API keys
+
+    /// Stores a new key record (its id must be new).
+    func insertKey(_ record: APIKeyRecord) async throws
+    /// The key with this public id, revoked and expired ones included.
+    func key(id: String) async throws -> APIKeyRecord?
+    /// Every key, newest first.
+    func keys() async throws -> [APIKeyRecord]
+    /// Marks a key revoked; returns false when there is no such key (or it was revoked already).
+    func revokeKey(id: String, at date: Date) async throws -> Bool
+    /// Records a use of the key.
+    func touchKey(id: String, at date: Date) async throws
+
     // MARK: Columns and maintenance
 
     /// Starts (or resumes) replacing `column`'s model: a staging column with the new model's

@@ -26,6 +26,8 @@ public struct APIConfiguration: Sendable {
     public var bodyTimeoutSeconds: Double = 30
     /// A connection with no request activity for this long is closed (idle and half-sent ones).
     public var idleTimeoutSeconds: Double = 30
+    /// API keys: required on every route but `/health`, or off (loopback only; `serve` enforces it).
+    public var authentication = AuthenticationMode.off
 
     /// The names of this machine's loopback interface.
     public static let loopbackHosts: Set<String> = ["localhost", "127.0.0.1", "::1", "[::1]"]
@@ -55,6 +57,7 @@ public final class EpisodicAPI: Sendable {
         let templates = RouteTemplates(routes)
         router.add(middleware: ErrorMiddleware(routes: templates))
         router.add(middleware: RequestGuardMiddleware(allowedHosts: configuration.allowedHosts, routes: templates))
+        if configuration.authentication == .required { router.add(middleware: AuthMiddleware(memory: memory)) }
         for route in routes {
             router.on(RouterPath(route.routerPath), method: route.method, use: route.handler)
         }
@@ -146,6 +149,26 @@ public final class EpisodicAPI: Sendable {
                 summary: "Fast-vector search only (the A/B baseline).",
                 requestSchema: "RetrieveBaselineRequest", responseSchema: "RetrievalResponse",
                 errors: [400, 404, 413, 503], handler: retrieveBaseline),
+            APIRoute(
+                method: .get, path: "/agents", operationID: "listAgents",
+                summary: "The agents (those the key covers) and their episode counts.", responseSchema: "AgentList", errors: [401],
+                handler: listAgents),
+            APIRoute(
+                method: .post, path: "/keys", operationID: "createKey",
+                summary: "Create an API key (admin key; --auth required); the secret is in this response only.",
+                requestSchema: "KeyRequest", responseSchema: "CreatedKey", successStatus: 201, errors: [400, 401, 403, 415],
+                handler: createKey),
+            APIRoute(
+                method: .get, path: "/keys", operationID: "listKeys", summary: "Every API key (no secrets).", responseSchema: "KeyList",
+                errors: [401, 403], handler: listKeys),
+            APIRoute(
+                method: .delete, path: "/keys/{key_id}", operationID: "revokeKey", summary: "Revoke an API key at once.",
+                responseSchema: "Revoked", errors: [401, 403, 404], handler: revokeKey),
+            APIRoute(
+                method: .post, path: "/mcp", operationID: "mcp",
+                summary:
+                    "Model Context Protocol (streamable HTTP, JSON responses): tools remember, recall, forget, recent; the agent is the key's.",
+                requestSchema: "JSONRPCMessage", responseSchema: "JSONRPCMessage", errors: [400, 401, 403, 415], handler: mcp),
             APIRoute(
                 method: .get, path: "/health", operationID: "health",
                 summary: "Store and model status.", responseSchema: "Health", errors: [], handler: health),

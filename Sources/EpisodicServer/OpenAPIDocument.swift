@@ -31,13 +31,17 @@ enum OpenAPIDocument {
                     "description": "success, nothing new stored", "content": [contentType: ["schema": ref(route.responseSchema)]],
                 ]
             }
-            for status in route.errors {
+            var errors = route.errors
+            let secured = configuration.authentication == .required && route.path != "/health"
+            if secured { errors = Array(Set(errors + [401, 403])).sorted() }
+            for status in errors {
                 responses["\(status)"] = [
                     "description": errorDescriptions[status] ?? "error",
                     "content": ["application/json": ["schema": ref("Error")]],
                 ]
             }
             var operation: [String: Any] = ["operationId": route.operationID, "summary": route.summary, "responses": responses]
+            if secured { operation["security"] = [["bearer": [String]()]] }
             if !parameters.isEmpty { operation["parameters"] = parameters }
             if let request = route.requestSchema {
                 operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": ref(request)]]]
@@ -52,7 +56,12 @@ enum OpenAPIDocument {
                     "Fast, local episodic memory for AI agents with two-stage retrieval. Errors are {\"error\": {\"code\", \"message\"}}; unknown request fields are refused.",
             ],
             "paths": paths,
-            "components": ["schemas": schemas(configuration, limits)],
+            "components": [
+                "schemas": schemas(configuration, limits),
+                "securitySchemes": [
+                    "bearer": ["type": "http", "scheme": "bearer", "description": "an API key from `episodic keys create`"]
+                ],
+            ],
         ]
     }
 
@@ -60,6 +69,8 @@ enum OpenAPIDocument {
 
     static let errorDescriptions: [Int: String] = [
         400: "malformed JSON, invalid fields or an unknown filter operator", 404: "unknown episode or agent",
+        401: "no valid API key (missing, unknown, revoked or expired: one answer for all)",
+        403: "the key does not cover the agent, is read-only, or is not an admin key",
         409: "the id is taken by an episode with other content (or the episode changed meanwhile)", 415: "the body is not application/json",
         413: "body, batch or text over the limit", 422: "a vector of the wrong dimension or with NaN/∞",
         503: "a required model cannot be loaded",
@@ -150,6 +161,38 @@ enum OpenAPIDocument {
     static func schemas(_ configuration: APIConfiguration, _ limits: EpisodeLimits) -> [String: Any] {
         [
             "EpisodeFilter": filter,
+            "JSONRPCMessage": ["type": "object", "description": "a JSON-RPC 2.0 message of the Model Context Protocol"],
+            "AgentList": [
+                "type": "object",
+                "properties": [
+                    "agents": [
+                        "type": "array",
+                        "items": ["type": "object", "properties": ["agent_id": string, "episodes": ["type": "integer"]]],
+                    ]
+                ],
+            ],
+            "KeyRequest": [
+                "type": "object", "additionalProperties": false,
+                "properties": [
+                    "name": string, "agents": ["type": "array", "items": string], "agent_prefixes": ["type": "array", "items": string],
+                    "read_only": ["type": "boolean"], "admin": ["type": "boolean"],
+                    "expires_at": ["type": "string", "format": "date-time"],
+                ],
+            ],
+            "Key": [
+                "type": "object",
+                "properties": [
+                    "id": string, "name": string, "agents": ["type": "array", "items": string],
+                    "agent_prefixes": ["type": "array", "items": string], "read_only": ["type": "boolean"], "admin": ["type": "boolean"],
+                    "created_at": string, "last_used_at": nullableString, "expires_at": nullableString, "revoked_at": nullableString,
+                ],
+            ],
+            "CreatedKey": [
+                "type": "object",
+                "properties": ["key": ref("Key"), "secret": ["type": "string", "description": "shown once: epm_<id>_<secret>"]],
+            ],
+            "KeyList": ["type": "object", "properties": ["keys": ["type": "array", "items": ref("Key")]]],
+            "Revoked": ["type": "object", "properties": ["revoked": string]],
             "EpisodePatch": [
                 "type": "object", "additionalProperties": false, "minProperties": 1,
                 "properties": [

@@ -173,6 +173,25 @@ enum PostgresSchema {
                                 """, binds: binds), logger: logger)
                 }
             }),
+        Migration(
+            name: "v6_api_keys",
+            // API keys: the SHA-256 of each secret (never the secret), its scope, its lifetimes.
+            // A small table: a Citus reference table.
+            up: """
+                CREATE TABLE {s}.api_keys (
+                    id text PRIMARY KEY CHECK (length(id) > 0),
+                    name text NOT NULL,
+                    secret_sha256 bytea NOT NULL CHECK (length(secret_sha256) = 32),
+                    scope jsonb NOT NULL,
+                    created_at timestamptz NOT NULL,
+                    last_used_at timestamptz,
+                    expires_at timestamptz,
+                    revoked_at timestamptz
+                );
+                """,
+            down: """
+                DROP TABLE {s}.api_keys;
+                """),
     ]
 
     static var versions: [String] { migrations.map(\.name) }

@@ -23,7 +23,8 @@ struct Episodic: AsyncParsableCommand {
             QuickstartCommand.self, InitCommand.self, AddCommand.self, ImportCommand.self, ExportCommand.self, GetCommand.self,
             ListCommand.self, UpdateCommand.self, DeleteCommand.self, ForgetCommand.self, CompactCommand.self, SearchCommand.self,
             RetrieveCommand.self, BackfillCommand.self, ReembedCommand.self, MigrateCommand.self,
-            StatsCommand.self, ServeCommand.self, ModelsCommand.self, EvalCommand.self, EmbedCommand.self,
+            StatsCommand.self, ServeCommand.self, KeysCommand.self, MCPCommand.self, ModelsCommand.self, EvalCommand.self,
+            EmbedCommand.self,
         ]
     )
 

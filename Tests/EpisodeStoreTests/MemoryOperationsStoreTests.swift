@@ -143,7 +143,8 @@ import VectorSearch
         #expect(try await store.lexicalSearch(query: "lisbon", topK: 5, agentID: "a").isEmpty)
         // The vector search scores it with the new vector.
         let hit = try await store.similaritySearch(vector: fresh, column: "vector_fastembed", topK: 1, agentID: "a")
-        #expect(hit.first?.episodeID == "u" && hit.first?.score == VectorKernels.dot(fresh, fresh))
+        #expect(hit.first?.episodeID == "u")
+        #expect(abs((hit.first?.score ?? 0) - VectorKernels.dot(fresh, fresh)) < 1e-6)
         // A background vector of the old text arrives late: skipped.
         #expect(try await store.setVectors([EpisodeVector(of: original, vector: vector(0.3, 12))], column: "vector") == 0)
         #expect(try await store.setVectors([EpisodeVector(of: stored, vector: vector(0.3, 12))], column: "vector") == 1)
@@ -266,11 +267,11 @@ import VectorSearch
         case .sqlite:
             let path = h.directory.path("memory.sqlite")
             #expect(try SQLiteEpisodeStore.migrate(path: path, to: previous).last == previous)
-            #expect(try SQLiteEpisodeStore.migrate(path: path).last == "v5_text_fingerprints")
+            #expect(try SQLiteEpisodeStore.migrate(path: path).contains("v5_text_fingerprints"))
         case .postgres:
             let (url, _) = try PostgresTestDatabase.url(schema: h.schema!)
             #expect(try await PostgresEpisodeStore.migrate(url: url, to: previous).last == previous)
-            #expect(try await PostgresEpisodeStore.migrate(url: url).last == "v5_text_fingerprints")
+            #expect(try await PostgresEpisodeStore.migrate(url: url).contains("v5_text_fingerprints"))
         }
         let store = try await h.reopen()
         let found = try await store.insert([NewEpisode(Episode(agentID: "a", content: "an old memory"), deduplicate: true)])

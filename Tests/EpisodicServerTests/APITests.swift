@@ -272,6 +272,7 @@ import Testing
                 for entry in documented.sorted() {
                     let parts = entry.split(separator: " ")
                     let uri = String(parts[1]).replacingOccurrences(of: "{agent_id}", with: "x").replacingOccurrences(of: "{id}", with: "y")
+                        .replacingOccurrences(of: "{key_id}", with: "z")
                     let reply = try await client.execute(
                         uri: uri, method: HTTPRequest.Method(String(parts[0]))!, headers: jsonHeaders, body: jsonBody(["query": "q"]))
                     #expect(reply.errorCode != "route_not_found" && reply.status != .methodNotAllowed, "\(entry) → \(reply.status)")

@@ -276,6 +276,26 @@ public enum SQLiteSchema {
                         ALTER TABLE episodes DROP COLUMN text_hash;
                         """)
             }),
+        Migration(
+            name: "v6_api_keys",
+            up: { db in
+                // API keys: the SHA-256 of each secret (never the secret), its scope as JSON, and
+                // its lifetimes.
+                try db.execute(
+                    sql: """
+                        CREATE TABLE api_keys (
+                            id TEXT PRIMARY KEY NOT NULL CHECK (length(id) > 0),
+                            name TEXT NOT NULL,
+                            secret_sha256 BLOB NOT NULL CHECK (length(secret_sha256) = 32),
+                            scope TEXT NOT NULL CHECK (json_valid(scope)),
+                            created_at TEXT NOT NULL,
+                            last_used_at TEXT,
+                            expires_at TEXT,
+                            revoked_at TEXT
+                        );
+                        """)
+            },
+            down: { db in try db.execute(sql: "DROP TABLE api_keys") }),
     ]
 
     /// ``TextFingerprint/fingerprint(_:)`` as an SQL function, for the v5 backfill.
