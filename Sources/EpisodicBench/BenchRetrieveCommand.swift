@@ -130,6 +130,11 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
                 ])
                 filtered = try await Self.measure(memory, texts: texts, agents: queryAgents, options: withFilter)
             }
+            // The same queries ordered by rank fusion over the coarse top 50 (the order before score
+            // fusion scored every candidate), for the cost of the new default.
+            var rankOptions = options
+            rankOptions.fusion = .rrf
+            let rankFused = try await Self.measure(memory, texts: texts, agents: queryAgents, options: rankOptions)
             let fallbacks = unfiltered.fallbacks
             func p(_ v: [Double], _ q: Double) -> Double { TimingSummary.percentile(v, q) }
             if json {
@@ -143,6 +148,8 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
                         "filtered_percent": filterPercent,
                         "filtered_total": ["p50_ms": p(filtered?.total ?? [], 0.5), "p95_ms": p(filtered?.total ?? [], 0.95)],
                         "filtered_short": filtered?.short ?? 0,
+                        "rrf_total": ["p50_ms": p(rankFused.total, 0.5), "p95_ms": p(rankFused.total, 0.95)],
+                        "rrf_rerank": ["p50_ms": p(rankFused.rerank, 0.5), "p95_ms": p(rankFused.rerank, 0.95)],
                     ]))
                 return
             }
@@ -168,6 +175,12 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
                 }
                 print(TextTable.row(cells, widths: [-18, 9, 9, 19, 9]))
             }
+            print(
+                String(
+                    format:
+                        "score fusion (every candidate reranked) vs rank fusion (coarse top %d): rerank p50 %.2f vs %.2f ms, total p50 %.2f vs %.2f ms",
+                    options.rerankTopK, p(unfiltered.rerank, 0.5), p(rankFused.rerank, 0.5), p(unfiltered.total, 0.5),
+                    p(rankFused.total, 0.5)))
             if fallbacks > 0 { print("\(fallbacks) queries fell back to the coarse ranking") }
             if let filtered {
                 print(

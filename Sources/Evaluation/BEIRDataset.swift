@@ -7,7 +7,11 @@ import Foundation
 /// (`query_id⇥doc_id⇥relevance`, no header).
 public struct BEIRDataset: Sendable {
     public struct Document: Sendable { public var id, text, agent: String }
-    public struct Query: Sendable { public var id, text, agent: String }
+    public struct Query: Sendable {
+        public var id, text, agent: String
+        /// The query's `category` (a string or a number in the file), when it has one.
+        public var category: String?
+    }
 
     public var name: String
     public var documents: [Document]
@@ -18,6 +22,26 @@ public struct BEIRDataset: Sendable {
 
     /// The agent for rows without `conversation_id`.
     public static let defaultAgent = "default"
+
+    /// Half of the queries, chosen by a hash of their id (stable across runs and machines): one half
+    /// to choose parameters on, the other to report on.
+    public enum Split: String, Sendable, CaseIterable {
+        case all, tune, test
+
+        public func contains(_ id: String) -> Bool {
+            if self == .all { return true }
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325 // FNV-1a
+            for byte in id.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            return (hash % 2 == 0) == (self == .tune)
+        }
+    }
+
+    /// The dataset with only the queries of `split`.
+    public func restricted(to split: Split) -> BEIRDataset {
+        var copy = self
+        copy.queries = queries.filter { split.contains($0.id) }
+        return copy
+    }
 
     public init(directory: URL) throws {
         name = directory.lastPathComponent
@@ -58,7 +82,7 @@ public struct BEIRDataset: Sendable {
                 throw RetrievalError.invalidParameter("queries.jsonl: a query without id or text")
             }
             guard let judged = qrels[id], judged.values.contains(where: { $0 > 0 }) else { return nil }
-            return Query(id: id, text: text, agent: string(o["conversation_id"]) ?? Self.defaultAgent)
+            return Query(id: id, text: text, agent: string(o["conversation_id"]) ?? Self.defaultAgent, category: string(o["category"]))
         }
     }
 }

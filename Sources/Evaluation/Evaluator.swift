@@ -24,6 +24,8 @@ public struct EvaluationReport: Sendable {
     public var stageTimings: [String: [Double]]
     /// Queries answered by the coarse fallback.
     public var fallbacks: Int
+    /// The metrics of each query category, when queries carry one.
+    public var byCategory: [String: RankingMetrics.Summary] = [:]
 
     public func percentile(_ stage: String, _ p: Double) -> Double {
         let sorted = (stageTimings[stage] ?? []).sorted()
@@ -65,6 +67,7 @@ public struct Evaluator: Sendable {
 
     public func run(_ mode: EvaluationMode, progress: (Int, Int) -> Void = { _, _ in }) async throws -> EvaluationReport {
         var summary = RankingMetrics.Summary()
+        var byCategory: [String: RankingMetrics.Summary] = [:]
         var timings: [String: [Double]] = [:]
         var fallbacks = 0
         let k = options.limit ?? options.coarseTopK
@@ -88,15 +91,20 @@ public struct Evaluator: Sendable {
             case .coarse, .hybrid:
                 var o = options
                 o.useReranking = mode == .hybrid
+                o.limit = nil // every candidate, for their recall; the metrics read the top of the list
                 let response = try await memory.retrieve(agentID: query.agent, query: query.text, options: o)
                 ranking = response.results.map(\.episode.id)
                 if response.fallbackReason != nil && mode == .hybrid { fallbacks += 1 }
                 record(response.timings, into: &timings)
             }
             summary.add(ranking: ranking, relevance: dataset.qrels[query.id] ?? [:])
+            if let category = query.category {
+                byCategory[category, default: .init()].add(ranking: ranking, relevance: dataset.qrels[query.id] ?? [:])
+            }
             progress(index + 1, dataset.queries.count)
         }
-        return EvaluationReport(mode: mode, metrics: summary.mean, stageTimings: timings, fallbacks: fallbacks)
+        return EvaluationReport(
+            mode: mode, metrics: summary.mean, stageTimings: timings, fallbacks: fallbacks, byCategory: byCategory.mapValues(\.mean))
     }
 
     static func ms(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }

@@ -36,6 +36,9 @@ public enum RankingMetrics {
         public var recall5 = 0.0, recall10 = 0.0, recall50 = 0.0, recall100 = 0.0
         public var ndcg10 = 0.0
         public var mrr10 = 0.0
+        /// Recall over the whole ranking: for the hybrid pipeline, of every candidate any stage
+        /// proposed — the ceiling the final order works under.
+        public var recallAll = 0.0
 
         public init() {}
 
@@ -48,6 +51,7 @@ public enum RankingMetrics {
             recall100 += RankingMetrics.recall(at: 100, ranking: ranking, relevance: relevance)
             ndcg10 += RankingMetrics.ndcg(at: 10, ranking: ranking, relevance: relevance)
             mrr10 += RankingMetrics.reciprocalRank(at: 10, ranking: ranking, relevance: relevance)
+            recallAll += RankingMetrics.recall(at: ranking.count, ranking: ranking, relevance: relevance)
         }
 
         /// The means.
@@ -55,7 +59,7 @@ public enum RankingMetrics {
             guard queries > 0 else { return self }
             var m = self
             let n = Double(queries)
-            m.recall5 /= n; m.recall10 /= n; m.recall50 /= n; m.recall100 /= n; m.ndcg10 /= n; m.mrr10 /= n
+            m.recall5 /= n; m.recall10 /= n; m.recall50 /= n; m.recall100 /= n; m.ndcg10 /= n; m.mrr10 /= n; m.recallAll /= n
             return m
         }
     }

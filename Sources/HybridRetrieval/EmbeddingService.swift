@@ -91,7 +91,12 @@ public final class EmbeddingService: Sendable {
 
     /// Vectors of `episodes` in `embedder`'s column: from the LRU when it holds the stored one,
     /// else from the store; those missing are computed and stored in one transaction.
-    public func vectors(for episodes: [Episode], in embedder: ColumnEmbedder) async throws -> [String: [Float]] {
+    ///
+    /// `embedding`: the ids whose missing vectors may be computed (nil: all); the others without a
+    /// stored vector are absent from the result.
+    public func vectors(for episodes: [Episode], in embedder: ColumnEmbedder, embedding allowed: Set<String>? = nil) async throws
+        -> [String: [Float]]
+    {
         var result: [String: [Float]] = [:]
         var unknown: [Episode] = []
         for episode in episodes {
@@ -106,7 +111,7 @@ public final class EmbeddingService: Sendable {
                 embedder.remember(vector, for: EpisodeKey(episode), storedAt: storedAt)
             }
         }
-        let missing = unknown.filter { result[$0.id] == nil }
+        let missing = unknown.filter { result[$0.id] == nil && allowed?.contains($0.id) != false }
         if !missing.isEmpty {
             let vectors = try embedder.embedPassages(missing.map(\.embeddedText))
             try await store.setVectors(

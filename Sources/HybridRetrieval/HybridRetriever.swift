@@ -11,9 +11,10 @@ import VectorSearch
 ///    specifics — is where dense retrieval alone loses on agent memory). Agents small enough for
 ///    an exact scan of their quality vectors also contribute the quality top-K, so the fast
 ///    model's recall does not cap the result.
-/// 2. **Rerank**: the first `rerankTopK` candidates (and the quality top-K) get the quality
-///    cosine; the final order fuses the quality ranking with the dense and lexical rankings
-///    (``RankFusion/final(_:k:weights:)``).
+/// 2. **Rerank**: every candidate (with ``FusionMethod/rrf``: the coarse order's first
+///    `rerankTopK`) gets the quality cosine; the final order fuses the stages' per-query normalised
+///    scores (``ScoreFusion/fuse(_:weights:normalization:)``, min–max, the three stages alike)
+///    or their ranks (``RankFusion/final(_:k:weights:)``).
 ///
 /// The quality stage is optional: when its model is missing, fails, or the time budget runs
 /// out, the coarse ranking is returned tagged `coarse_fallback` with a ``FallbackReason`` —
@@ -129,7 +130,7 @@ public final class HybridRetriever: Sendable {
         if !reranked {
             for i in candidates.indices { candidates[i].qualityRank = nil; candidates[i].qualityScore = nil }
         }
-        var ordered = RankFusion.final(candidates, k: options.fusionK, weights: options.weights)
+        var ordered = Self.order(candidates, reranked: reranked, options: options)
         var decays: [String: Double] = [:]
         if let halfLife = options.recencyHalfLife {
             // Every candidate's age counts, not only the first `limit`'s: recency may promote one.
@@ -187,6 +188,22 @@ public final class HybridRetriever: Sendable {
         return RetrievalResponse(results: results, timings: timings, fallbackReason: nil)
     }
 
+    /// The final order of the candidates. Score fusion without the quality stage (coarse mode, a
+    /// fallback) weighs the fast and lexical stages alike, whatever the final weights: the fast model
+    /// is then the only dense evidence there is.
+    static func order(_ candidates: [FusionCandidate], reranked: Bool, options: RetrievalOptions)
+        -> [(candidate: FusionCandidate, score: Double, reranked: Bool)]
+    {
+        switch options.fusion {
+        case .rrf:
+            return RankFusion.final(candidates, k: options.fusionK, weights: options.effectiveWeights)
+        case .scores:
+            let weights = options.effectiveWeights
+            let used = reranked ? weights : RankFusion.Weights(dense: 1, lexical: weights.lexical > 0 ? 1 : 0, quality: 0)
+            return ScoreFusion.fuse(candidates, weights: used, normalization: options.normalization, weighting: options.weighting)
+        }
+    }
+
     // MARK: - Stages
 
     /// Scores the rerank set with the quality vectors (computing and storing any that are
@@ -195,7 +212,9 @@ public final class HybridRetriever: Sendable {
         _ candidates: inout [FusionCandidate], episodes: inout [String: Episode], qualityVector: [Float],
         quality: ColumnEmbedder, agentID: String, options: RetrievalOptions
     ) async throws {
-        var rerankIDs = candidates.prefix(options.rerankTopK).map(\.id)
+        // Score fusion needs every candidate's quality score (a missing one would count as the
+        // worst); rank fusion reranks the coarse order's first `rerankTopK`.
+        var rerankIDs = (options.fusion == .scores ? candidates[...] : candidates.prefix(options.rerankTopK)).map(\.id)
         var scores: [String: Float] = [:]
         // Small agents: the quality vectors' own top-K joins the candidates.
         if try await store.vectorCount(column: quality.column.name, agentID: agentID) <= options.qualityScanLimit {
@@ -213,7 +232,11 @@ public final class HybridRetriever: Sendable {
         let unscored = rerankIDs.filter { seen.insert($0).inserted && scores[$0] == nil }
         if !unscored.isEmpty {
             try await read(unscored, agentID: agentID, into: &episodes)
-            let vectors = try await service.vectors(for: unscored.compactMap { episodes[$0] }, in: quality)
+            // A missing quality vector is computed for the coarse order's first `rerankTopK` only:
+            // a store whose quality vectors are deferred must not embed hundreds of candidates per
+            // query. The others are scored when their vector is stored, else follow unreranked.
+            let vectors = try await service.vectors(
+                for: unscored.compactMap { episodes[$0] }, in: quality, embedding: Set(candidates.prefix(options.rerankTopK).map(\.id)))
             for id in unscored {
                 guard let v = vectors[id] else { continue }
                 scores[id] = VectorKernels.dot(v, qualityVector)

@@ -113,11 +113,21 @@ public struct RetrievalOptions: Sendable, Equatable {
     /// episodes, both models on two threads): total p50 26 ms one after the other, 29–30 ms at
     /// once — two CPU-bound passes on two cores only slow each other down.
     public var concurrentQueryEmbedding = ProcessInfo.processInfo.activeProcessorCount >= 4
-    /// Reciprocal-rank fusion constant (k = 60, equal weights: measured on semanlink_arxiv_tags
-    /// and cri_persona1, other weights and k in 10…100 moved nDCG@10 by less than the noise).
+    /// How the final order combines the stages: normalised scores (the default) or ranks.
+    public var fusion = FusionMethod.scores
+    /// How ``FusionMethod/scores`` normalises each stage's scores per query.
+    public var normalization = ScoreNormalization.minMax
+    /// Whether ``FusionMethod/scores`` scales each stage's weight per query by its confidence.
+    public var weighting = FusionWeighting.fixed
+    /// Reciprocal-rank fusion constant of ``FusionMethod/rrf`` and of the coarse candidates' order.
     public var fusionK: Double = 60
-    /// Weights of the dense, lexical and quality rankings in the final fusion.
-    public var weights = RankFusion.Weights()
+    /// Weights of the dense, lexical and quality stages in the final fusion; nil: the method's
+    /// default (``RankFusion/Weights/scoresDefault`` or ``RankFusion/Weights/rrfDefault``).
+    public var weights: RankFusion.Weights?
+    /// The weights in effect.
+    public var effectiveWeights: RankFusion.Weights {
+        weights ?? (fusion == .scores ? .scoresDefault : .rrfDefault)
+    }
     /// Only episodes passing this filter, in every stage (before each stage's top-k).
     public var filter: EpisodeFilter?
     /// A preference for recent episodes (seconds; nil: none): see
@@ -151,6 +161,11 @@ public struct RetrievalOptions: Sendable, Equatable {
         }
         guard recencyWeight >= 0 && recencyWeight <= 1 else {
             throw RetrievalError.invalidParameter("recency_weight must be in 0…1, got \(recencyWeight)")
+        }
+        if let w = weights {
+            guard [w.dense, w.lexical, w.quality].allSatisfy({ $0 >= 0 && $0.isFinite }), w.dense + w.lexical + w.quality > 0 else {
+                throw RetrievalError.invalidParameter("fusion weights must be finite, non-negative and not all 0, got \(w)")
+            }
         }
         try filter?.validate()
     }

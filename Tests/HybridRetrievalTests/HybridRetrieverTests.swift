@@ -8,13 +8,14 @@ import VectorSearch
 @testable import HybridRetrieval
 
 @Suite struct HybridRetrieverTests {
-    @Test func rerankedOrderEqualsABruteForceRecomputation() async throws {
+    @Test func rankFusionOrderEqualsABruteForceRecomputation() async throws {
         let f = try RetrievalFixture()
         defer { f.cleanup() }
         try await f.addSamples()
         try await f.addSamples(agent: "other")
         let query = "trip to Lisbon"
         var options = RetrievalOptions(coarseTopK: 8, rerankTopK: 5, timeBudgetMs: nil)
+        options.fusion = .rrf
         options.qualityScanLimit = 0 // only the coarse top 5 are reranked here
         let response = try await f.retriever.retrieve(agentID: "agent", query: query, options: options)
         #expect(response.fallbackReason == nil)
@@ -52,6 +53,47 @@ import VectorSearch
             #expect(r.ranks.dense == denseTop.firstIndex(of: r.episode.id).map { $0 + 1 })
         }
         #expect(response.timings.totalMs > 0 && response.timings.queryEmbeddingMs > 0)
+    }
+
+    @Test func scoreFusionOrderEqualsABruteForceRecomputation() async throws {
+        let f = try RetrievalFixture()
+        defer { f.cleanup() }
+        try await f.addSamples()
+        try await f.addSamples(agent: "other")
+        let query = "trip to Lisbon"
+        let options = RetrievalOptions(coarseTopK: 8, rerankTopK: 5, timeBudgetMs: nil)
+        let response = try await f.retriever.retrieve(agentID: "agent", query: query, options: options)
+        #expect(response.fallbackReason == nil)
+
+        let fastModel = try SentenceEmbedder(directory: Fixtures.miniLM)
+        let qualityModel = try SentenceEmbedder(directory: Fixtures.tinyBert)
+        let ids = RetrievalFixture.episodes.indices.map { "agent-\($0)" }
+        let fq = try fastModel.embed(query, as: .query), qq = try qualityModel.embed(query, as: .query)
+        var dense: [String: Double] = [:], quality: [String: Double] = [:]
+        for id in ids {
+            dense[id] = Double(VectorKernels.dot(try await f.vector("vector_fastembed", "agent", id)!, fq))
+            quality[id] = Double(VectorKernels.dot(try await f.vector("vector", "agent", id)!, qq))
+        }
+        func top(_ scores: [String: Double], _ k: Int) -> [String] {
+            Array(scores.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(k).map(\.key))
+        }
+        let lexicalHits = try await f.store.lexicalSearch(query: query, topK: 8, agentID: "agent")
+        // The union: fast top 8, lexical top 8, quality top 8 (a small agent's exact quality scan).
+        let pool = Set(top(dense, 8) + lexicalHits.map(\.episodeID) + top(quality, 8))
+        func minMax(_ scores: [String: Double]) -> [String: Double] {
+            let lo = scores.values.min()!, hi = scores.values.max()!
+            return scores.mapValues { ($0 - lo) / (hi - lo) }
+        }
+        // Default weights: the three stages alike; the fast stage normalised over its own top 8.
+        let lexical = minMax(Dictionary(uniqueKeysWithValues: lexicalHits.map { ($0.episodeID, $0.score) }))
+        let fastTop = Set(top(dense, 8))
+        let d = minMax(dense.filter { fastTop.contains($0.key) })
+        let q = minMax(quality.filter { pool.contains($0.key) })
+        let fused = Dictionary(uniqueKeysWithValues: pool.map { ($0, (d[$0] ?? 0) + (lexical[$0] ?? 0) + q[$0]!) })
+        let expected = top(fused, pool.count)
+        #expect(response.results.map(\.episode.id) == expected)
+        #expect(response.results.allSatisfy { $0.stage == .reranked && $0.rerankScore != nil && $0.episode.agentID == "agent" })
+        for r in response.results { #expect(abs(r.finalScore - fused[r.episode.id]!) < 1e-5) }
     }
 
     @Test func noCandidateIsLost() async throws {

@@ -44,3 +44,68 @@ import VectorSearch
         #expect(FallbackReason.noQualityColumn.description == "the store has no quality column")
     }
 }
+
+/// Score fusion on hand-computed cases.
+@Suite struct ScoreFusionTests {
+    @Test func minMaxAndDistributionNormalisation() {
+        let minMax = ScoreFusion.normalized(["a": 2, "b": 4, "c": 10], .minMax)
+        #expect(minMax == ["a": 0, "b": 0.25, "c": 1])
+        #expect(ScoreFusion.normalized(["a": 3, "b": 3], .minMax) == ["a": 1, "b": 1])
+        #expect(ScoreFusion.normalized([:], .minMax).isEmpty)
+        // μ = 4, σ = √(8/3): b sits at the middle of μ ± 3σ.
+        let dbsf = ScoreFusion.normalized(["a": 2, "b": 4, "c": 6], .distribution)
+        let sigma = (8.0 / 3).squareRoot()
+        #expect(abs(dbsf["b"]! - 0.5) < 1e-12)
+        #expect(abs(dbsf["c"]! - (6 - (4 - 3 * sigma)) / (6 * sigma)) < 1e-12)
+        // Clipped to 0…1: one far outlier.
+        let outlier = ScoreFusion.normalized(
+            Dictionary(uniqueKeysWithValues: (0..<20).map { ("d\($0)", 1.0) } + [("x", 100.0)]), .distribution)
+        #expect(outlier["x"] == 1 && outlier.values.allSatisfy { (0...1).contains($0) })
+    }
+
+    @Test func fusedScoresAreTheWeightedSumOfNormalisedScores() {
+        var a = FusionCandidate(id: "a"), b = FusionCandidate(id: "b"), c = FusionCandidate(id: "c"), d = FusionCandidate(id: "d")
+        a.denseScore = 0.9; a.qualityScore = 0.5
+        b.denseScore = 0.5; b.lexicalScore = 10; b.qualityScore = 0.7
+        c.lexicalScore = 2; c.qualityScore = 0.3
+        d.denseScore = 0.7 // not scored by the quality stage
+        // lexical min–max: b 1, c 0; quality: a 0.5, b 1, c 0; dense: a 1, b 0, d 0.5.
+        let fused = ScoreFusion.fuse([a, b, c, d], weights: .init(dense: 0, lexical: 1, quality: 1), normalization: .minMax)
+        #expect(fused.map(\.candidate.id) == ["b", "a", "c", "d"])
+        #expect(fused.map(\.reranked) == [true, true, true, false])
+        #expect(abs(fused[0].score - 2) < 1e-9 && abs(fused[1].score - 0.5) < 1e-6 && fused[2].score == 0)
+        // The fast stage weighed in: a gains 0.5, d (unreranked) stays last whatever its score.
+        let withDense = ScoreFusion.fuse([a, b, c, d], weights: .init(dense: 0.5, lexical: 1, quality: 1), normalization: .minMax)
+        #expect(abs(withDense.first { $0.candidate.id == "a" }!.score - 1) < 1e-6)
+        #expect(withDense.last?.candidate.id == "d" && abs(withDense.last!.score - 0.25) < 1e-6)
+        // A lexical decisive hit beats a slightly better quality score.
+        let lexicalWins = ScoreFusion.fuse([b, a], weights: .init(dense: 0, lexical: 1, quality: 1), normalization: .minMax)
+        #expect(lexicalWins.first?.candidate.id == "b")
+    }
+
+    @Test func confidenceWeightingScalesEachStageByItsBestHitsZScore() {
+        // Scores 1, 1, 1, 5: μ = 2, σ = √3; the best stands (5 − 2)/√3 above.
+        #expect(abs(ScoreFusion.confidence(["a": 1, "b": 1, "c": 1, "d": 5]) - 3 / 3.0.squareRoot()) < 1e-12)
+        #expect(ScoreFusion.confidence(["a": 2, "b": 2]) == 0 && ScoreFusion.confidence(["a": 7]) == 0)
+        // A decisive lexical stage (one hit far above) outweighs a flat quality stage.
+        var candidates = ["a", "b", "c", "d"].map { FusionCandidate(id: $0) }
+        for (i, s) in [1.0, 1, 1, 9].enumerated() { candidates[i].lexicalScore = s }
+        for (i, s) in [0.50, 0.52, 0.54, 0.48].enumerated() { candidates[i].qualityScore = Float(s) }
+        let weights = RankFusion.Weights(dense: 0, lexical: 1, quality: 1)
+        let fixed = ScoreFusion.fuse(candidates, weights: weights, normalization: .minMax)
+        let adaptive = ScoreFusion.fuse(candidates, weights: weights, normalization: .minMax, weighting: .confidence)
+        #expect(fixed.first?.candidate.id == "c") // quality's best (0 + 1) and lexical's (1 + 0) tie: by id
+        #expect(adaptive.first?.candidate.id == "d")
+    }
+
+    @Test func rankFusionStaysAvailableAndWeightsAreValidated() {
+        var options = RetrievalOptions()
+        #expect(options.fusion == .scores && options.effectiveWeights == .scoresDefault)
+        options.fusion = .rrf
+        #expect(options.effectiveWeights == .rrfDefault)
+        options.weights = .init(dense: 0, lexical: 0, quality: 0)
+        #expect(throws: RetrievalError.self) { try options.validate() }
+        options.weights = .init(dense: -1, lexical: 1, quality: 1)
+        #expect(throws: RetrievalError.self) { try options.validate() }
+    }
+}

@@ -16,7 +16,13 @@ struct EvalCommand: AsyncParsableCommand {
             relevance judgments. baselines.json in the dataset folder, when present, is printed beside.
 
             Modes: baseline (fast vectors), lexical (BM25), coarse (dense + BM25 fused), quality \
-            (quality vectors), hybrid (the full pipeline), all.
+            (quality vectors), hybrid (the full pipeline), all. "cand R" is the recall of every \
+            candidate a mode ranked (for hybrid: the union of all stages — the ceiling its order \
+            works under); queries with a category get nDCG@10 per category; the last line compares \
+            hybrid with the best single stage (the rule: never more than 0.005 below it).
+
+            --split tune|test evaluates one half of the queries (by a hash of their id): choose \
+            parameters (--fusion, --normalization, --weights) on tune, report on test.
 
             Example:
               swift run -c release episodic eval ../shared/eval/semanlink_arxiv_tags --mode all --threads 2
@@ -43,6 +49,21 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Quality model (catalog name).")
     var qualityModel = ModelCatalog.offlineQuality.id
 
+    @Option(help: "Queries: all, or one half by a hash of their id — tune (to choose parameters on) or test (to report on).")
+    var split = "all"
+
+    @Option(help: "Final fusion of the hybrid pipeline: scores (normalised scores, the default) or rrf (ranks).")
+    var fusion = RetrievalOptions().fusion.rawValue
+
+    @Option(help: "Score normalisation of --fusion scores: min_max or dbsf.")
+    var normalization = RetrievalOptions().normalization.rawValue
+
+    @Option(help: "Stage weights of --fusion scores: fixed, or confidence (scaled per query by the z-score of each stage's best hit).")
+    var weighting = RetrievalOptions().weighting.rawValue
+
+    @Option(help: "Fusion weights dense,lexical,quality (default: the method's).")
+    var weights: String?
+
     @Flag(help: "One JSON object per mode.")
     var json = false
 
@@ -60,7 +81,31 @@ struct EvalCommand: AsyncParsableCommand {
                     return m
                 }
             let directory = URL(fileURLWithPath: dataset)
-            let data = try BEIRDataset(directory: directory)
+            let full = try BEIRDataset(directory: directory)
+            guard let split = BEIRDataset.Split(rawValue: split) else {
+                throw Failure(message: "unknown split \(self.split); use all, tune or test", status: ExitStatus.dataError)
+            }
+            var options = RetrievalOptions(limit: 100, timeBudgetMs: nil)
+            guard let fusion = FusionMethod(rawValue: fusion), let normalization = ScoreNormalization(rawValue: normalization) else {
+                throw Failure(
+                    message: "unknown --fusion \(fusion) or --normalization \(normalization); use scores|rrf and min_max|dbsf",
+                    status: ExitStatus.dataError)
+            }
+            options.fusion = fusion
+            guard let weighting = FusionWeighting(rawValue: weighting) else {
+                throw Failure(message: "unknown --weighting \(weighting); use fixed or confidence", status: ExitStatus.dataError)
+            }
+            options.weighting = weighting
+            options.normalization = normalization
+            if let weights {
+                let w = weights.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard w.count == 3 else {
+                    throw Failure(
+                        message: "--weights takes three numbers dense,lexical,quality, got \(weights)", status: ExitStatus.dataError)
+                }
+                options.weights = RankFusion.Weights(dense: w[0], lexical: w[1], quality: w[2])
+            }
+            do { try options.validate() } catch { throw Failure(message: "\(error)", status: ExitStatus.dataError) }
             guard let fast = ModelCatalog.model(named: fastModel), let quality = ModelCatalog.model(named: qualityModel) else {
                 throw Failure(
                     message: "models must be catalog names: \(ModelCatalog.all.map(\.directoryName).joined(separator: ", "))",
@@ -71,34 +116,41 @@ struct EvalCommand: AsyncParsableCommand {
                     ?? FileManager.default.homeDirectoryForCurrentUser
                     .appendingPathComponent(".cache/episodic/eval").path)
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-            let path = db ?? work.appendingPathComponent("\(data.name)-\(fast.directoryName)-\(quality.directoryName).sqlite").path
+            let path = db ?? work.appendingPathComponent("\(full.name)-\(fast.directoryName)-\(quality.directoryName).sqlite").path
             var configuration = EpisodicMemory.Configuration()
             configuration.fastModel = fast.id
             configuration.qualityModel = quality.id
             configuration.threads = threads
             let memory = try await EpisodicMemory.open(path, configuration: configuration)
             let ingest = ProgressReporter("ingested", total: nil)
-            try await Evaluator.ingest(data, into: memory) { done, total in ingest.update(done, note: "of \(total) documents") }
+            try await Evaluator.ingest(full, into: memory) { done, total in ingest.update(done, note: "of \(total) documents") }
             ingest.finish()
-            let evaluator = Evaluator(dataset: data, memory: memory)
+            let data = full.restricted(to: split)
+            let evaluator = Evaluator(dataset: data, memory: memory, options: options)
             let baselines = Self.baselines(directory)
             if !json {
                 print(
-                    "\(data.name): \(data.documents.count) documents, \(data.queries.count) queries, \(Set(data.documents.map(\.agent)).count) agent(s); fast \(fast.directoryName), quality \(quality.directoryName)"
+                    "\(data.name): \(data.documents.count) documents, \(data.queries.count) queries (\(split.rawValue)), \(Set(data.documents.map(\.agent)).count) agent(s); fast \(fast.directoryName), quality \(quality.directoryName); fusion \(fusion.rawValue)\(fusion == .scores ? " " + normalization.rawValue + " " + weighting.rawValue : ""), weights \(options.effectiveWeights)"
                 )
                 print(
                     TextTable.row(
                         [
-                            "mode", "R@5", "R@10", "R@50", "R@100", "nDCG@10", "MRR@10", "p50 ms", "p95 ms",
+                            "mode", "R@5", "R@10", "R@50", "R@100", "cand R", "nDCG@10", "MRR@10", "p50 ms", "p95 ms",
                             "stages p50 (embed/coarse/rerank)",
                         ],
-                        widths: [-10, 7, 7, 7, 7, 8, 8, 8, 8, -34]))
+                        widths: [-10, 7, 7, 7, 7, 7, 8, 8, 8, 8, -34]))
             }
+            var reports: [EvaluationReport] = []
             for mode in modes {
                 let progress = ProgressReporter("\(mode.rawValue)", total: data.queries.count)
                 let report = try await evaluator.run(mode) { done, _ in progress.update(done) }
                 progress.finish()
                 emit(report)
+                reports.append(report)
+            }
+            if !json {
+                printCategories(reports)
+                if let line = Self.comparison(reports) { print(line) }
             }
             if !json && !baselines.isEmpty {
                 print("reference (baselines.json, Python stack):")
@@ -125,7 +177,9 @@ struct EvalCommand: AsyncParsableCommand {
                 JSONText.of([
                     "dataset": dataset, "mode": r.mode.rawValue, "queries": m.queries,
                     "recall@5": m.recall5, "recall@10": m.recall10, "recall@50": m.recall50, "recall@100": m.recall100,
-                    "ndcg@10": m.ndcg10, "mrr@10": m.mrr10, "fallbacks": r.fallbacks, "stages": stages,
+                    "ndcg@10": m.ndcg10, "mrr@10": m.mrr10, "candidate_recall": m.recallAll, "fallbacks": r.fallbacks, "stages": stages,
+                    "split": split,
+                    "categories": r.byCategory.mapValues { ["queries": $0.queries, "ndcg@10": $0.ndcg10, "recall@10": $0.recall10] },
                 ]))
             return
         }
@@ -133,11 +187,36 @@ struct EvalCommand: AsyncParsableCommand {
         print(
             TextTable.row(
                 [
-                    r.mode.rawValue, f(m.recall5), f(m.recall10), f(m.recall50), f(m.recall100), f(m.ndcg10), f(m.mrr10),
+                    r.mode.rawValue, f(m.recall5), f(m.recall10), f(m.recall50), f(m.recall100), f(m.recallAll), f(m.ndcg10), f(m.mrr10),
                     String(format: "%.1f", r.percentile("total", 0.5)), String(format: "%.1f", r.percentile("total", 0.95)),
                     stages + (r.fallbacks > 0 ? " (\(r.fallbacks) fallbacks)" : ""),
                 ],
-                widths: [-10, 7, 7, 7, 7, 8, 8, 8, 8, -34]))
+                widths: [-10, 7, 7, 7, 7, 7, 8, 8, 8, 8, -34]))
+    }
+
+    /// nDCG@10 of each mode per query category, when the queries carry categories.
+    func printCategories(_ reports: [EvaluationReport]) {
+        let categories = Set(reports.flatMap(\.byCategory.keys)).sorted()
+        guard !categories.isEmpty else { return }
+        print("nDCG@10 by category (queries):")
+        let widths = [-28] + reports.map { _ in 9 }
+        print(TextTable.row(["category"] + reports.map(\.mode.rawValue), widths: widths))
+        for category in categories {
+            let n = reports.first?.byCategory[category]?.queries ?? 0
+            print(TextTable.row(["\(category) (\(n))"] + reports.map { f($0.byCategory[category]?.ndcg10) }, widths: widths))
+        }
+    }
+
+    /// "hybrid nDCG@10 … vs best single stage …": the rule that the pipeline's final order is never
+    /// worse than its own best stage by more than 0.005.
+    static func comparison(_ reports: [EvaluationReport]) -> String? {
+        guard let hybrid = reports.first(where: { $0.mode == .hybrid }) else { return nil }
+        let singles = reports.filter { [.baseline, .lexical, .quality].contains($0.mode) }
+        guard let best = singles.max(by: { $0.metrics.ndcg10 < $1.metrics.ndcg10 }) else { return nil }
+        let delta = hybrid.metrics.ndcg10 - best.metrics.ndcg10
+        let figures = String(format: "%.4f vs %.4f: %+.4f", hybrid.metrics.ndcg10, best.metrics.ndcg10, delta)
+        return "hybrid vs best single stage (\(best.mode.rawValue)), nDCG@10 \(figures) — "
+            + (delta >= -0.005 ? "rule held (≥ −0.005)" : "RULE BROKEN (< −0.005)")
     }
 
     static func baselines(_ directory: URL) -> [String: [String: Double]] {
