@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 examples="${1:-200}"
 [ $# -gt 0 ] && shift
 venv="${EPISODIC_SCHEMATHESIS_VENV:-$HOME/.cache/episodic/schemathesis-venv}"
-[ -x "$venv/bin/st" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q "schemathesis==3.39.16"; }
+[ -x "$venv/bin/st" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q "schemathesis==3.39.16" "hypothesis==6.131.0"; }
+# hypothesis ≥ 6.13x removed an internal schemathesis 3.39 uses ('many' object has no attribute 'more').
 swift build -c release --product episodic >/dev/null
 work="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -18,7 +19,8 @@ base="$(sed -n 's/^listening on //p' "$work/out")"
 [ -n "$base" ] || { cat "$work/err"; exit 1; }
 # Seed an agent so that routes with an agent have something to find.
 curl -s -H 'content-type: application/json' "$base/agents/seed/episodes" -d '{"id": "e1", "content": "Booked a flight to Lisbon"}' >/dev/null
-"$venv/bin/st" run "$base/openapi.json" --checks all --hypothesis-max-examples "$examples" \
+# The document is OpenAPI 3.1, which schemathesis 3.x reads only with its experimental flag.
+"$venv/bin/st" run "$base/openapi.json" --experimental=openapi-3.1 --checks all --hypothesis-max-examples "$examples" \
   --hypothesis-suppress-health-check all --request-timeout 30000 --workers 1 "$@" || status=$?
 echo "server log tail:"; tail -5 "$work/err"
 exit "${status:-0}"

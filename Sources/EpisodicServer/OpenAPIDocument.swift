@@ -35,9 +35,12 @@ enum OpenAPIDocument {
             let secured = configuration.authentication == .required && route.path != "/health"
             if secured { errors = Array(Set(errors + [401, 403])).sorted() }
             for status in errors {
+                // A malformed MCP message is answered by the MCP transport, as JSON-RPC (an integer
+                // error code); everything else by this API's error shape.
+                let schema = route.responseSchema == "JSONRPCMessage" && status == 400 ? "JSONRPCMessage" : "Error"
                 responses["\(status)"] = [
                     "description": errorDescriptions[status] ?? "error",
-                    "content": ["application/json": ["schema": ref("Error")]],
+                    "content": ["application/json": ["schema": ref(schema)]],
                 ]
             }
             var operation: [String: Any] = ["operationId": route.operationID, "summary": route.summary, "responses": responses]
