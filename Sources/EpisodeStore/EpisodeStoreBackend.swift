@@ -151,6 +151,11 @@ public protocol EpisodeStoreBackend: AnyObject, Sendable {
     func episodesMissingVector(column: String, limit: Int) async throws -> [Episode]
     /// Vectors stored in `column` for `agentID` (nil: all agents).
     func vectorCount(column: String, agentID: String?) async throws -> Int
+    /// True only when an exact scan of the agent's `column` reads at most `limit` vectors. The
+    /// retriever asks on every query, so a store may answer from a cheap upper bound (the agent's
+    /// episode count) instead of counting — and then say false for an agent with more episodes
+    /// than `limit` but fewer vectors.
+    func isSmallForExactScan(column: String, agentID: String, limit: Int) async throws -> Bool
 
     // MARK: Search
 
@@ -198,6 +203,11 @@ public protocol EpisodeStoreBackend: AnyObject, Sendable {
 }
 
 extension EpisodeStoreBackend {
+    /// Counts: right for a store whose counts are cheap (SQLite's come from its in-memory index).
+    public func isSmallForExactScan(column: String, agentID: String, limit: Int) async throws -> Bool {
+        try await vectorCount(column: column, agentID: agentID) <= limit
+    }
+
     /// Checks an episode against ``EpisodeRules`` without storing it.
     public func validate(_ episode: Episode) throws(StoreError) { try EpisodeRules.validate(episode, limits: limits) }
 

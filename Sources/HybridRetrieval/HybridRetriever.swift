@@ -217,7 +217,7 @@ public final class HybridRetriever: Sendable {
         var rerankIDs = (options.fusion == .scores ? candidates[...] : candidates.prefix(options.rerankTopK)).map(\.id)
         var scores: [String: Float] = [:]
         // Small agents: the quality vectors' own top-K joins the candidates.
-        if try await store.vectorCount(column: quality.column.name, agentID: agentID) <= options.qualityScanLimit {
+        if try await store.isSmallForExactScan(column: quality.column.name, agentID: agentID, limit: options.qualityScanLimit) {
             let qualityHits = try await store.similaritySearch(
                 vector: qualityVector, column: quality.column.name,
                 topK: options.coarseTopK, agentID: agentID, filter: options.filter)

@@ -69,6 +69,14 @@ extension PostgresEpisodeStore {
         return decodeEpisodes(rows)
     }
 
+    /// From the agent's episode count (`agent_stats`, cached for a few seconds): an upper bound of
+    /// its vectors, where counting them would scan the column's rows on every retrieval (~100 ms
+    /// for an agent of 100,000 episodes).
+    public func isSmallForExactScan(column name: String, agentID: String, limit: Int) async throws -> Bool {
+        _ = try writableColumn(named: name)
+        return try await agentEpisodeCount(agentID, cached: true) <= limit
+    }
+
     public func vectorCount(column name: String, agentID: String?) async throws -> Int {
         let column = try writableColumn(named: name)
         let quoted = try PostgresIdentifier.quoted(column.name)
