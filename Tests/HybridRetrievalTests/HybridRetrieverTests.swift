@@ -8,11 +8,36 @@ import VectorSearch
 @testable import HybridRetrieval
 
 @Suite struct HybridRetrieverTests {
-    @Test func rankFusionOrderEqualsABruteForceRecomputation() async throws {
+    /// A fixture holding the samples for "agent" and again for "other" (isolation is checked too).
+    static func twoAgents() async throws -> RetrievalFixture {
         let f = try RetrievalFixture()
-        defer { f.cleanup() }
         try await f.addSamples()
         try await f.addSamples(agent: "other")
+        return f
+    }
+
+    /// Every "agent" episode's fast and quality score for `query`, recomputed with fresh models.
+    static func bruteForceScores(_ f: RetrievalFixture, query: String) async throws -> (dense: [String: Double], quality: [String: Double])
+    {
+        let fastModel = try SentenceEmbedder(directory: Fixtures.miniLM)
+        let qualityModel = try SentenceEmbedder(directory: Fixtures.tinyBert)
+        let fq = try fastModel.embed(query, as: .query), qq = try qualityModel.embed(query, as: .query)
+        var dense: [String: Double] = [:], quality: [String: Double] = [:]
+        for id in RetrievalFixture.episodes.indices.map({ "agent-\($0)" }) {
+            dense[id] = Double(VectorKernels.dot(try await f.vector("vector_fastembed", "agent", id)!, fq))
+            quality[id] = Double(VectorKernels.dot(try await f.vector("vector", "agent", id)!, qq))
+        }
+        return (dense, quality)
+    }
+
+    /// Ids best first (ties by id).
+    static func ranked(_ scores: [String: Double]) -> [String] {
+        scores.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
+    }
+
+    @Test func rankFusionOrderEqualsABruteForceRecomputation() async throws {
+        let f = try await Self.twoAgents()
+        defer { f.cleanup() }
         let query = "trip to Lisbon"
         var options = RetrievalOptions(coarseTopK: 8, rerankTopK: 5, timeBudgetMs: nil)
         options.fusion = .rrf
@@ -21,19 +46,9 @@ import VectorSearch
         #expect(response.fallbackReason == nil)
 
         // Recompute every stage by brute force.
-        let fastModel = try SentenceEmbedder(directory: Fixtures.miniLM)
-        let qualityModel = try SentenceEmbedder(directory: Fixtures.tinyBert)
-        let ids = RetrievalFixture.episodes.indices.map { "agent-\($0)" }
-        let fq = try fastModel.embed(query, as: .query), qq = try qualityModel.embed(query, as: .query)
-        func rank(_ scores: [(String, Double)]) -> [String] {
-            scores.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map(\.0)
-        }
-        var dense: [(String, Double)] = [], quality: [String: Double] = [:]
-        for id in ids {
-            dense.append((id, Double(VectorKernels.dot(try await f.vector("vector_fastembed", "agent", id)!, fq))))
-            quality[id] = Double(VectorKernels.dot(try await f.vector("vector", "agent", id)!, qq))
-        }
-        let denseTop = Array(rank(dense).prefix(8))
+        let (dense, quality) = try await Self.bruteForceScores(f, query: query)
+        func rank(_ scores: [(String, Double)]) -> [String] { Self.ranked(Dictionary(uniqueKeysWithValues: scores)) }
+        let denseTop = Array(Self.ranked(dense).prefix(8))
         let lexical = try await f.store.lexicalSearch(query: query, topK: 8, agentID: "agent").map(\.episodeID)
         func rrf(_ id: String, _ lists: [[String]]) -> Double {
             lists.reduce(0) { sum, list in sum + (list.firstIndex(of: id).map { 1 / (60 + Double($0 + 1)) } ?? 0) }
@@ -56,27 +71,15 @@ import VectorSearch
     }
 
     @Test func scoreFusionOrderEqualsABruteForceRecomputation() async throws {
-        let f = try RetrievalFixture()
+        let f = try await Self.twoAgents()
         defer { f.cleanup() }
-        try await f.addSamples()
-        try await f.addSamples(agent: "other")
         let query = "trip to Lisbon"
         let options = RetrievalOptions(coarseTopK: 8, rerankTopK: 5, timeBudgetMs: nil)
         let response = try await f.retriever.retrieve(agentID: "agent", query: query, options: options)
         #expect(response.fallbackReason == nil)
 
-        let fastModel = try SentenceEmbedder(directory: Fixtures.miniLM)
-        let qualityModel = try SentenceEmbedder(directory: Fixtures.tinyBert)
-        let ids = RetrievalFixture.episodes.indices.map { "agent-\($0)" }
-        let fq = try fastModel.embed(query, as: .query), qq = try qualityModel.embed(query, as: .query)
-        var dense: [String: Double] = [:], quality: [String: Double] = [:]
-        for id in ids {
-            dense[id] = Double(VectorKernels.dot(try await f.vector("vector_fastembed", "agent", id)!, fq))
-            quality[id] = Double(VectorKernels.dot(try await f.vector("vector", "agent", id)!, qq))
-        }
-        func top(_ scores: [String: Double], _ k: Int) -> [String] {
-            Array(scores.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(k).map(\.key))
-        }
+        let (dense, quality) = try await Self.bruteForceScores(f, query: query)
+        func top(_ scores: [String: Double], _ k: Int) -> [String] { Array(Self.ranked(scores).prefix(k)) }
         let lexicalHits = try await f.store.lexicalSearch(query: query, topK: 8, agentID: "agent")
         // The union: fast top 8, lexical top 8, quality top 8 (a small agent's exact quality scan).
         let pool = Set(top(dense, 8) + lexicalHits.map(\.episodeID) + top(quality, 8))
