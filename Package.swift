@@ -52,6 +52,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "CKernels", cSettings: numericC),
+        // The agent-scoped FTS5 tokenizer and ranking, registered on each SQLite connection.
+        .target(name: "CAgentFTS", cSettings: [.unsafeFlags(["-O2"])], linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "TextEmbedding",
             dependencies: [
@@ -69,7 +71,7 @@ let package = Package(
         .target(
             name: "EpisodeStore",
             dependencies: [
-                "VectorSearch",
+                "VectorSearch", "CAgentFTS",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

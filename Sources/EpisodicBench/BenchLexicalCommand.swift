@@ -4,7 +4,8 @@ import EpisodicMemory
 import Foundation
 
 /// `episodic-bench lexical`: per-agent full-text search in a store of many agents vs a store of
-/// that agent alone (the agent token in the full-text index makes the first cost like the second).
+/// that agent alone (the agent-scoped terms of the full-text index, schema v7, should make the first
+/// cost like the second).
 struct BenchLexicalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lexical",

@@ -47,8 +47,11 @@ public struct Evaluator: Sendable {
 
     /// Stores every document as an episode of its agent, with both vectors, in batches; skips
     /// documents already present (a rerun continues an interrupted ingest).
+    /// Adds the documents the memory does not hold yet. With `placeholderFastVector`, every
+    /// document gets that vector instead of an embedding (a store for the lexical stage alone,
+    /// whose fast column no model fills) and no quality vector.
     public static func ingest(
-        _ dataset: BEIRDataset, into memory: EpisodicMemory, batchSize: Int = 64,
+        _ dataset: BEIRDataset, into memory: EpisodicMemory, batchSize: Int = 64, placeholderFastVector: [Float]? = nil,
         progress: (Int, Int) -> Void = { _, _ in }
     ) async throws {
         var missing: [BEIRDataset.Document] = []
@@ -59,7 +62,12 @@ public struct Evaluator: Sendable {
         var done = 0
         for start in stride(from: 0, to: missing.count, by: batchSize) {
             let batch = missing[start..<min(missing.count, start + batchSize)]
-            try await memory.add(batch.map { Episode(id: $0.id, agentID: $0.agent, content: $0.text) })
+            let episodes = batch.map { Episode(id: $0.id, agentID: $0.agent, content: $0.text) }
+            if let placeholderFastVector, let fast = memory.column(role: .fast) {
+                try await memory.add(episodes.map { NewEpisode($0, vectors: [fast.name: placeholderFastVector]) }, quality: .deferred)
+            } else {
+                try await memory.add(episodes)
+            }
             done += batch.count
             progress(done, missing.count)
         }

@@ -192,6 +192,14 @@ enum PostgresSchema {
             down: """
                 DROP TABLE {s}.api_keys;
                 """),
+        Migration(
+            name: "v7_agent_scoped_lexical_index",
+            // SQLite's v7 gives each agent its own full-text terms and BM25 statistics. Here the
+            // statistics were per agent from v4 on (document frequencies are counted among the
+            // agent's rows; agent_stats holds N and the token total) and the GIN index covers
+            // (agent_id, lexical): the step changes nothing and keeps one history for both backends.
+            up: "",
+            down: ""),
     ]
 
     static var versions: [String] { migrations.map(\.name) }

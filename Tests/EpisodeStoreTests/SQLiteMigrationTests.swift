@@ -225,13 +225,17 @@ import VectorSearch
         let tmp = try TemporaryStore()
         defer { tmp.cleanup() }
         await (try tmp.open()).close()
-        let queue = try DatabaseQueue(path: tmp.path)
-        try await queue.write { db in
-            try db.execute(
-                sql:
-                    "INSERT INTO episodes(agent_id, id, content, created_at, updated_at) VALUES ('a', 'raw', 'c', '2024-01-01', '2024-01-01')"
-            )
-        }
+        let insert =
+            "INSERT INTO episodes(agent_id, id, content, created_at, updated_at) VALUES ('a', 'raw', 'c', '2024-01-01', '2024-01-01')"
+        // Without the full-text index's tokenizer and functions a raw writer is refused, whole.
+        let bare = try DatabaseQueue(path: tmp.path)
+        await #expect(throws: DatabaseError.self) { try await bare.write { db in try db.execute(sql: insert) } }
+        #expect(try await bare.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM episodes") } == 0)
+        try bare.close()
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try SQLiteEpisodeStore.prepareConnection(db) }
+        let queue = try DatabaseQueue(path: tmp.path, configuration: configuration)
+        try await queue.write { db in try db.execute(sql: insert) }
         await #expect(throws: DatabaseError.self) {
             try await queue.write { db in
                 try db.execute(

@@ -1,6 +1,7 @@
-/// Turns free text into an FTS5 query: its words (letters and digits), lowercased, without
-/// English stop words, each quoted (so no word is read as FTS5 syntax) and joined with OR, so
-/// that BM25 ranks episodes by how many of the words they share and how rare those are.
+/// The words of free text a lexical search looks for: letters and digits, lowercased, without
+/// English stop words. The SQLite store quotes each (so no word is read as FTS5 syntax) and joins
+/// them with OR, so that BM25 ranks episodes by how many of the words they share and how rare
+/// those are; PostgreSQL's store stems them into a `tsquery`.
 ///
 /// A word repeated in the query is repeated in the expression: FTS5 sums BM25 over the phrases,
 /// so repetition weights a word by its frequency in the query, as BM25's query-term frequency
@@ -9,13 +10,6 @@
 public enum LexicalQuery {
     /// Words beyond this many are ignored (the expression grows with the query).
     public static let maxTerms = 512
-
-    /// The FTS5 MATCH expression for `text`, or nil when it has no searchable word.
-    public static func matchExpression(for text: String) -> String? {
-        let words = terms(in: text)
-        guard !words.isEmpty else { return nil }
-        return words.map { "\"\($0)\"" }.joined(separator: " OR ")
-    }
 
     /// The searchable words of `text`, in order, repeated as often as they occur.
     public static func terms(in text: String) -> [String] {

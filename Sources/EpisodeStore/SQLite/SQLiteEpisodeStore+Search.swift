@@ -38,11 +38,14 @@ extension SQLiteEpisodeStore {
         }
     }
 
-    /// BM25 over the episodes' embedded text (SQLite FTS5, Porter stemming), restricted to the
-    /// agent by its indexed token: the cost follows the agent's matches, not the whole store's.
+    /// BM25 over the episodes' embedded text (SQLite FTS5, Porter stemming) within one agent: the
+    /// index holds each agent's terms apart (``AgentLexicalIndex``), so the cost follows the
+    /// agent's matches, not the whole store's, and BM25's N, document frequencies and average
+    /// length are the agent's own — the ranking a store holding that agent alone gives.
     public func lexicalSearch(query: String, topK: Int, agentID: String, filter: EpisodeFilter?) async throws -> [LexicalHit] {
         if let filter { try filter.validate() }
-        guard let words = LexicalQuery.matchExpression(for: query), topK > 0 else { return [] }
+        let words = LexicalQuery.terms(in: query)
+        guard !words.isEmpty, topK > 0 else { return [] }
         var condition = ""
         var extra = StatementArguments()
         if let filter, !filter.isEmpty {
@@ -51,17 +54,23 @@ extension SQLiteEpisodeStore {
             extra = sql.arguments
         }
         return try read { db in
-            guard let agentSeq = try Int64.fetchOne(db, sql: "SELECT agent_seq FROM agents WHERE agent_id = ?", arguments: [agentID]) else {
-                return []
-            }
-            // FTS5's `rank` (bm25 with the agent column weighted 0) sorts twice as fast as ORDER BY
-            // bm25(…), id; ties are then ordered by id here.
+            guard
+                let agent = try Row.fetchOne(
+                    db, sql: "SELECT agent_seq, episode_count, lexical_tokens FROM agents WHERE agent_id = ?", arguments: [agentID])
+            else { return [] }
+            let agentSeq: Int64 = agent[0]
+            // FTS5's `rank` (set per query to the agent's BM25) sorts twice as fast as ORDER BY
+            // episodic_bm25(…), id; ties are then ordered by id here.
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT e.id, -f.rank FROM episodes_fts f JOIN episodes e ON e.seq = f.rowid
-                    WHERE episodes_fts MATCH ? \(condition) ORDER BY f.rank LIMIT ?
-                    """, arguments: ["agent_key : ag\(agentSeq) AND text : (\(words))"] + extra + [topK])
+                    WHERE episodes_fts MATCH ? AND f.rank MATCH ? AND e.agent_id = ? \(condition) ORDER BY f.rank LIMIT ?
+                    """,
+                arguments: [
+                    AgentLexicalIndex.matchExpression(words: words, agentSeq: agentSeq),
+                    AgentLexicalIndex.rank(episodes: agent[1], tokens: agent[2]), agentID,
+                ] + extra + [topK])
             return rows.compactMap { row -> LexicalHit? in
                 guard let id = SQLiteRows.text(row[0]) else { return nil }
                 return LexicalHit(episodeID: id, score: row[1])

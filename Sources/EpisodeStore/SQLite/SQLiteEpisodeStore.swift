@@ -100,6 +100,7 @@ public final class SQLiteEpisodeStore: EpisodeStoreBackend {
         config.prepareDatabase { db in
             // Memory-mapped reads: loading 100k vectors drops from ~180 to ~136 ms (NOTES.md).
             try db.execute(sql: "PRAGMA mmap_size = 1073741824")
+            try AgentLexicalIndex.register(db)
         }
         do {
             if writable {
@@ -127,6 +128,12 @@ public final class SQLiteEpisodeStore: EpisodeStoreBackend {
             retention: configuration.changeLogRetention)
         if let writer { try follower.pruneChangeLog(writer) }
     }
+
+    /// Registers on `db` the tokenizer and SQL functions of the store's full-text index. A GRDB
+    /// client other than the store that writes episodes or queries `episodes_fts` calls it from
+    /// `Configuration.prepareDatabase`; without it such statements fail ("no such function" or
+    /// "no such tokenizer") and write nothing.
+    public static func prepareConnection(_ db: Database) throws { try AgentLexicalIndex.register(db) }
 
     /// What the file holds, read through a read-only connection (nothing is written).
     static func inspect(_ path: String) throws -> SQLiteSchema.Contents {
@@ -314,6 +321,8 @@ public final class SQLiteEpisodeStore: EpisodeStoreBackend {
         guard FileManager.default.isWritableFile(atPath: path) else { throw StoreError.readOnly(location: path) }
         var config = Configuration()
         config.busyMode = .timeout(10)
+        // Migrations to and from v7 rebuild the full-text index, which needs the agent tokenizer.
+        config.prepareDatabase { db in try AgentLexicalIndex.register(db) }
         do {
             let pool = try DatabasePool(path: path, configuration: config)
             defer { try? pool.close() }

@@ -296,7 +296,86 @@ public enum SQLiteSchema {
                         """)
             },
             down: { db in try db.execute(sql: "DROP TABLE api_keys") }),
+        Migration(
+            name: "v7_agent_scoped_lexical_index",
+            up: { db in
+                // Each agent gets its own terms in the full-text index, so that a query reads that
+                // agent's posting lists only (v4's agent token still made every query term read every
+                // agent's rows), and each agent's episode and token counts, which the ranking uses as
+                // BM25's N and average length: an agent's ranking no longer depends on other agents.
+                try db.execute(
+                    sql: """
+                        DROP TRIGGER episodes_lexical_insert;
+                        DROP TRIGGER episodes_lexical_delete;
+                        DROP TRIGGER episodes_lexical_update;
+                        DROP TABLE episodes_fts;
+                        ALTER TABLE agents ADD COLUMN episode_count INTEGER NOT NULL DEFAULT 0;
+                        ALTER TABLE agents ADD COLUMN lexical_tokens INTEGER NOT NULL DEFAULT 0;
+                        """)
+                try createV7LexicalIndex(db)
+            },
+            down: { db in
+                try db.execute(
+                    sql: """
+                        DROP TRIGGER episodes_lexical_insert;
+                        DROP TRIGGER episodes_lexical_delete;
+                        DROP TRIGGER episodes_lexical_update;
+                        DROP TABLE episodes_fts;
+                        ALTER TABLE agents DROP COLUMN lexical_tokens;
+                        ALTER TABLE agents DROP COLUMN episode_count;
+                        """)
+                try createV4LexicalIndex(db)
+            }),
     ]
+
+    /// The v7 full-text index. Its text starts with the agent's marker `ag<agent_seq>` and the
+    /// unit separator; the `episodic_agent` tokenizer (``AgentLexicalIndex``) prefixes every token
+    /// with the agent's number, so agents share no terms. The triggers keep each agent's episode
+    /// and token counts (``AgentLexicalIndex`` counts tokens as the index does) in the same
+    /// transaction as the row.
+    static func createV7LexicalIndex(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE VIRTUAL TABLE episodes_fts USING fts5(
+                    text, tokenize = 'episodic_agent porter unicode61 remove_diacritics 2'
+                );
+                CREATE TRIGGER episodes_lexical_insert AFTER INSERT ON episodes
+                BEGIN
+                    INSERT OR IGNORE INTO agents(agent_id) VALUES (NEW.agent_id);
+                    UPDATE agents SET episode_count = episode_count + 1,
+                        lexical_tokens = lexical_tokens + episodic_lexical_length(COALESCE(NEW.summary, NEW.content))
+                    WHERE agent_id = NEW.agent_id;
+                    INSERT INTO episodes_fts(rowid, text)
+                    VALUES (NEW.seq, (SELECT 'ag' || agent_seq || char(31) FROM agents WHERE agent_id = NEW.agent_id)
+                                     || COALESCE(NEW.summary, NEW.content));
+                END;
+                CREATE TRIGGER episodes_lexical_delete AFTER DELETE ON episodes
+                BEGIN
+                    UPDATE agents SET episode_count = episode_count - 1,
+                        lexical_tokens = lexical_tokens - episodic_lexical_length(COALESCE(OLD.summary, OLD.content))
+                    WHERE agent_id = OLD.agent_id;
+                    DELETE FROM episodes_fts WHERE rowid = OLD.seq;
+                END;
+                CREATE TRIGGER episodes_lexical_update AFTER UPDATE OF content, summary ON episodes
+                BEGIN
+                    UPDATE agents SET lexical_tokens = lexical_tokens
+                        - episodic_lexical_length(COALESCE(OLD.summary, OLD.content))
+                        + episodic_lexical_length(COALESCE(NEW.summary, NEW.content))
+                    WHERE agent_id = NEW.agent_id;
+                    UPDATE episodes_fts
+                    SET text = (SELECT 'ag' || agent_seq || char(31) FROM agents WHERE agent_id = NEW.agent_id)
+                               || COALESCE(NEW.summary, NEW.content)
+                    WHERE rowid = NEW.seq;
+                END;
+                UPDATE agents SET
+                    episode_count = (SELECT count(*) FROM episodes e WHERE e.agent_id = agents.agent_id),
+                    lexical_tokens = (SELECT COALESCE(sum(episodic_lexical_length(COALESCE(e.summary, e.content))), 0)
+                                      FROM episodes e WHERE e.agent_id = agents.agent_id);
+                INSERT INTO episodes_fts(rowid, text)
+                SELECT e.seq, 'ag' || a.agent_seq || char(31) || COALESCE(e.summary, e.content)
+                FROM episodes e JOIN agents a ON a.agent_id = e.agent_id;
+                """)
+    }
 
     /// ``TextFingerprint/fingerprint(_:)`` as an SQL function, for the v5 backfill.
     static func fingerprintFunction() -> DatabaseFunction {
@@ -398,7 +477,16 @@ public enum SQLiteSchema {
                 CREATE TRIGGER episodes_no_agent_change BEFORE UPDATE OF agent_id, id ON episodes
                 WHEN NEW.agent_id IS NOT OLD.agent_id OR NEW.id IS NOT OLD.id
                 BEGIN SELECT RAISE(ABORT, 'an episode keeps its agent and id; add a new episode instead'); END;
+                """)
+        try createV4LexicalIndex(db)
+    }
 
+    /// The v4 full-text index: one indexed token per agent (`ag<n>`) beside the text, so a query can
+    /// require the agent; the terms themselves are shared by all agents. Also what a downgrade below
+    /// v7 restores.
+    static func createV4LexicalIndex(_ db: Database) throws {
+        try db.execute(
+            sql: """
                 CREATE VIRTUAL TABLE episodes_fts USING fts5(
                     agent_key, text,
                     tokenize = 'porter unicode61 remove_diacritics 2'

@@ -11,7 +11,9 @@ struct EvalCommand: AsyncParsableCommand {
         abstract: "Evaluate retrieval on a BEIR dataset: Recall@5/10/50, nDCG@10, MRR@10, stage latencies.",
         discussion: """
             The corpus is ingested (each document an episode of its conversation_id's agent, with \
-            fast and quality vectors) into a store kept under --work-dir, reused by later runs. Each \
+            fast and quality vectors) into a store kept under --work-dir, reused by later runs, or \
+            into --db (a SQLite path or a postgres:// URL with ?schema=…). --mode lexical alone \
+            ingests no vectors (a store of its own, made in seconds). Each \
             query is searched within its agent. Metrics follow trec_eval; means over queries with \
             relevance judgments. baselines.json in the dataset folder, when present, is printed beside.
 
@@ -40,8 +42,10 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Where ingested stores are kept (default ~/.cache/episodic/eval).")
     var workDir: String?
 
-    @Option(help: "Ingest into this store instead (a SQLite path or a postgres:// URL, e.g. with ?schema=eval_realtalk).")
-    var db: String?
+    /// `--db`: ingest into this store instead of the cache (a SQLite path or a postgres:// URL, e.g.
+    /// with `?schema=eval_realtalk`). The shared option group, so that the root command's `--db`
+    /// does not take the value away from this one.
+    @OptionGroup var store: StoreOptions
 
     @Option(help: "Fast model (catalog name).")
     var fastModel = ModelCatalog.defaultFast.id
@@ -116,14 +120,27 @@ struct EvalCommand: AsyncParsableCommand {
                     ?? FileManager.default.homeDirectoryForCurrentUser
                     .appendingPathComponent(".cache/episodic/eval").path)
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-            let path = db ?? work.appendingPathComponent("\(full.name)-\(fast.directoryName)-\(quality.directoryName).sqlite").path
+            // The lexical stage alone needs no embeddings: its store gets a placeholder fast column
+            // that no model fills, so ingesting a set takes seconds instead of embedding every
+            // document with both models.
+            let lexicalOnly = modes == [.lexical]
+            let name = lexicalOnly ? "\(full.name)-lexical" : "\(full.name)-\(fast.directoryName)-\(quality.directoryName)"
+            let path = store.db ?? work.appendingPathComponent("\(name).sqlite").path
             var configuration = EpisodicMemory.Configuration()
             configuration.fastModel = fast.id
             configuration.qualityModel = quality.id
             configuration.threads = threads
-            let memory = try await EpisodicMemory.open(path, configuration: configuration)
+            let fresh = try await !StoreLocation(path).exists()
+            let memory =
+                try await lexicalOnly && fresh
+                ? EpisodicMemory.create(path, columns: [Self.placeholderColumn], configuration: configuration)
+                : EpisodicMemory.open(path, configuration: configuration)
             let ingest = ProgressReporter("ingested", total: nil)
-            try await Evaluator.ingest(full, into: memory) { done, total in ingest.update(done, note: "of \(total) documents") }
+            let placeholder =
+                memory.column(role: .fast)?.modelID == Self.placeholderColumn.modelID ? [Float](repeating: 0.125, count: 8) : nil
+            try await Evaluator.ingest(full, into: memory, placeholderFastVector: placeholder) { done, total in
+                ingest.update(done, note: "of \(total) documents")
+            }
             ingest.finish()
             let data = full.restricted(to: split)
             let evaluator = Evaluator(dataset: data, memory: memory, options: options)
@@ -163,6 +180,10 @@ struct EvalCommand: AsyncParsableCommand {
             }
         }
     }
+
+    /// The fast column of a store made for the lexical stage alone.
+    static let placeholderColumn = VectorColumn(
+        name: VectorColumn.defaultFastName, role: .fast, dimension: 8, modelID: "none (lexical evaluation)")
 
     func f(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "" }
 
