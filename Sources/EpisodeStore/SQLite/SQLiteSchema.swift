@@ -99,14 +99,8 @@ public enum SQLiteSchema {
                 try createV3LexicalIndex(db)
             },
             down: { db in
-                try db.execute(
-                    sql: """
-                        DROP TRIGGER episodes_lexical_update;
-                        DROP TRIGGER episodes_lexical_delete;
-                        DROP TRIGGER episodes_lexical_insert;
-                        DROP TABLE episode_lexical_rows;
-                        DROP TABLE episodes_fts;
-                        """)
+                try dropLexicalIndex(db)
+                try db.execute(sql: "DROP TABLE episode_lexical_rows")
             }),
         Migration(
             name: "v4_episode_ids_per_agent",
@@ -303,30 +297,36 @@ public enum SQLiteSchema {
                 // agent's posting lists only (v4's agent token still made every query term read every
                 // agent's rows), and each agent's episode and token counts, which the ranking uses as
                 // BM25's N and average length: an agent's ranking no longer depends on other agents.
+                try dropLexicalIndex(db)
                 try db.execute(
                     sql: """
-                        DROP TRIGGER episodes_lexical_insert;
-                        DROP TRIGGER episodes_lexical_delete;
-                        DROP TRIGGER episodes_lexical_update;
-                        DROP TABLE episodes_fts;
                         ALTER TABLE agents ADD COLUMN episode_count INTEGER NOT NULL DEFAULT 0;
                         ALTER TABLE agents ADD COLUMN lexical_tokens INTEGER NOT NULL DEFAULT 0;
                         """)
                 try createV7LexicalIndex(db)
             },
             down: { db in
+                try dropLexicalIndex(db)
                 try db.execute(
                     sql: """
-                        DROP TRIGGER episodes_lexical_insert;
-                        DROP TRIGGER episodes_lexical_delete;
-                        DROP TRIGGER episodes_lexical_update;
-                        DROP TABLE episodes_fts;
                         ALTER TABLE agents DROP COLUMN lexical_tokens;
                         ALTER TABLE agents DROP COLUMN episode_count;
                         """)
                 try createV4LexicalIndex(db)
             }),
     ]
+
+    /// Drops the full-text index and its three triggers (the same names in the v3, v4 and v7
+    /// layouts; v3's row map is dropped by its own migration).
+    static func dropLexicalIndex(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                DROP TRIGGER episodes_lexical_insert;
+                DROP TRIGGER episodes_lexical_delete;
+                DROP TRIGGER episodes_lexical_update;
+                DROP TABLE episodes_fts;
+                """)
+    }
 
     /// The v7 full-text index. Its text starts with the agent's marker `ag<agent_seq>` and the
     /// unit separator; the `episodic_agent` tokenizer (``AgentLexicalIndex``) prefixes every token
