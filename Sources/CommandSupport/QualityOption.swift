@@ -22,3 +22,6 @@ public enum QualityOption: String, CaseIterable, ExpressibleByArgument {
         }
     }
 }
+
+/// `--precision fp32|int8|auto`: the arithmetic of the models' linear layers.
+extension EmbeddingPrecision: ExpressibleByArgument {}

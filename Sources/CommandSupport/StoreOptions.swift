@@ -12,7 +12,20 @@ public struct StoreOptions: ParsableArguments {
             valueName: "location"))
     public var db: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The models' arithmetic: fp32, bf16, int8, or auto (bf16 where the CPU has AVX512_BF16, else fp32; default: $EPISODIC_PRECISION or auto).",
+            valueName: "precision"))
+    public var precision: EmbeddingPrecision?
+
     public init() {}
+
+    /// `--precision`, else `$EPISODIC_PRECISION`, else the library's default.
+    public var effectivePrecision: EmbeddingPrecision {
+        precision ?? ProcessInfo.processInfo.environment["EPISODIC_PRECISION"].flatMap(EmbeddingPrecision.init(rawValue:))
+            ?? EpisodicMemory.Configuration().precision
+    }
 
     /// The location given, or the default.
     public var location: String { db ?? StoreLocation.defaultText }
@@ -26,6 +39,7 @@ public struct StoreOptions: ParsableArguments {
         var configuration = EpisodicMemory.Configuration()
         configuration.createIfMissing = create
         configuration.readOnly = readOnly
+        configuration.precision = effectivePrecision
         configure(&configuration)
         return try await EpisodicMemory.open(location, configuration: configuration)
     }

@@ -14,6 +14,8 @@ public final class ColumnModel: Sendable {
     /// Where the model directory is looked for.
     public let directory: URL
     private let threads: Int
+    /// The arithmetic of the model's linear layers (the vectors it gives are comparable in every one).
+    public let precision: EmbeddingPrecision
     private let state = Mutex<State>(.notLoaded)
     private let logger = Logger(label: "episodic.models")
 
@@ -23,10 +25,11 @@ public final class ColumnModel: Sendable {
         case failed(String)
     }
 
-    public init(column: VectorColumn, directory: URL, threads: Int = 1) {
+    public init(column: VectorColumn, directory: URL, threads: Int = 1, precision: EmbeddingPrecision = .fp32) {
         self.column = column
         self.directory = directory
         self.threads = threads
+        self.precision = precision
     }
 
     /// The directory of a column's model in the models folder.
@@ -77,6 +80,6 @@ public final class ColumnModel: Sendable {
                     offeredModel: directory.path, offeredSHA256: sha)
             }
         }
-        return try SentenceEmbedder(directory: model, options: .init(threads: threads))
+        return try SentenceEmbedder(directory: model, options: .init(threads: threads, precision: precision))
     }
 }

@@ -29,6 +29,8 @@ public struct EmbeddingServiceConfiguration: Sendable {
     /// Overrides for the model directories.
     public var fastModelDirectory: URL?
     public var qualityModelDirectory: URL?
+    /// The arithmetic of both models' linear layers.
+    public var precision: EmbeddingPrecision = .fp32
 
     public init(
         modelsFolder: URL = ModelsFolder.default, cacheCapacity: Int = 1000, qualityMode: QualityEmbeddingMode = .synchronous,
@@ -65,7 +67,7 @@ public final class EmbeddingService: Sendable {
             model: ColumnModel(
                 column: fastColumn,
                 directory: configuration.fastModelDirectory ?? ColumnModel.directory(for: fastColumn, in: configuration.modelsFolder),
-                threads: configuration.fastThreads ?? configuration.threads),
+                threads: configuration.fastThreads ?? configuration.threads, precision: configuration.precision),
             cacheCapacity: configuration.cacheCapacity)
         quality = store.column(role: .quality).map { column in
             ColumnEmbedder(
@@ -73,7 +75,7 @@ public final class EmbeddingService: Sendable {
                 model: ColumnModel(
                     column: column,
                     directory: configuration.qualityModelDirectory ?? ColumnModel.directory(for: column, in: configuration.modelsFolder),
-                    threads: configuration.threads),
+                    threads: configuration.threads, precision: configuration.precision),
                 cacheCapacity: configuration.cacheCapacity)
         }
     }

@@ -15,10 +15,13 @@ public struct EmbedderOptions: Sendable {
     /// Texts longer than this many UTF-8 bytes are refused with ``EmbeddingError/textTooLong``
     /// (tokenization is linear in the text; only the first `max_seq_length` tokens are embedded).
     public var maxTextBytes: Int = 4 << 20
-    public init(threads: Int = 1, maxTokensPerPass: Int = 4096, maxTextBytes: Int = 4 << 20) {
+    /// The arithmetic of the linear layers; see ``EmbeddingPrecision``.
+    public var precision: EmbeddingPrecision = .fp32
+    public init(threads: Int = 1, maxTokensPerPass: Int = 4096, maxTextBytes: Int = 4 << 20, precision: EmbeddingPrecision = .fp32) {
         self.threads = threads
         self.maxTokensPerPass = maxTokensPerPass
         self.maxTextBytes = maxTextBytes
+        self.precision = precision
     }
 }
 
@@ -41,6 +44,8 @@ public final class SentenceEmbedder: Sendable {
     let encoder: Encoder
     /// Threads beyond the caller's for this model's parallel sections.
     let pool: WorkerPool
+    /// The precision the linear layers run in (``EmbeddingPrecision/auto`` resolved for this CPU).
+    public let precision: EmbeddingPrecision
 
     enum Encoder: Sendable {
         case bert(BertModel)
@@ -68,9 +73,11 @@ public final class SentenceEmbedder: Sendable {
         }
         tokenizer = try WordPieceTokenizer(json: tokenizerData, padToken: directory.padToken)
         let weights = try SafetensorsFile(url: directory.weightsURL)
+        precision = options.precision.resolved
+        let plan = PrecisionPlan(precision)
         switch directory.config.modelType {
-        case "mpnet": encoder = .mpnet(try MPNetModel.load(weights, config: directory.config))
-        default: encoder = .bert(try BertModel.load(weights, config: directory.config))
+        case "mpnet": encoder = .mpnet(try MPNetModel.load(weights, config: directory.config, plan: plan))
+        default: encoder = .bert(try BertModel.load(weights, config: directory.config, plan: plan))
         }
         if tokenizer.maxTokenID >= directory.config.vocabSize {
             throw EmbeddingError.invalidConfiguration(

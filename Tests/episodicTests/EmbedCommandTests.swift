@@ -25,6 +25,36 @@ import Testing
         }
     }
 
+    /// The int8 kernel is chosen from cpuid at start; EPISODIC_CPU_FEATURES narrows the choice. Every
+    /// kernel sums the same integers, so forcing the AVX2 or the portable path on a CPU with AVX-512
+    /// VNNI gives the same vectors, bit for bit. bf16 without its hardware sums in another order, which
+    /// can flip the rounding of a later layer's bf16 input: the same vector to cosine 0.99999.
+    @Test func forcingAnotherCPUPathGivesTheSameVectors() throws {
+        let input = """
+            {"id": 1, "text": "The agent booked a flight to Lisbon, seat 14A."}
+            {"id": 2, "text": "Paid the electricity bill, 87.40 EUR, on the 3rd."}
+            """
+        let fastest = try CLIRunner.run(["embed", "--precision", "int8"], stdin: input)
+        let avx2 = try CLIRunner.run(["embed", "--precision", "int8"], stdin: input, environment: ["EPISODIC_CPU_FEATURES": "avx2"])
+        let portable = try CLIRunner.run(["embed", "--precision", "int8"], stdin: input, environment: ["EPISODIC_CPU_FEATURES": "none"])
+        for run in [fastest, avx2, portable] { #expect(run.status == 0, "\(run.stderr)") }
+        #expect(fastest.stdout.split(separator: "\n").count == 2)
+        #expect(avx2.stdout == fastest.stdout)
+        #expect(portable.stdout == fastest.stdout)
+
+        func vectors(_ text: String) -> [[Double]] {
+            text.split(separator: "\n").map { (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["embedding"] as! [Double] }
+        }
+        let bf16 = try CLIRunner.run(["embed", "--precision", "bf16"], stdin: input)
+        let bf16Portable = try CLIRunner.run(["embed", "--precision", "bf16"], stdin: input, environment: ["EPISODIC_CPU_FEATURES": "avx2"])
+        #expect(bf16.status == 0 && bf16Portable.status == 0)
+        for (a, b) in zip(vectors(bf16.stdout), vectors(bf16Portable.stdout)) {
+            #expect(a.count == 384)
+            let cosine = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
+            #expect(cosine >= 0.99999, "cosine \(cosine)")
+        }
+    }
+
     @Test func queryFlagChangesNothingForAModelWithoutPrompts() throws {
         // all-MiniLM-L6-v2 has no query prompt: --query must give the same vector.
         let input = #"{"id": 1, "text": "where is the flight booking?"}"#

@@ -47,6 +47,58 @@ long ek_scan_candidates(const int8_t *codes, long count, long dim, const int8_t 
                         const ek_row_bounds *rows, float query_scale, float query_norm, float query_residual, float slack,
                         long k, int32_t *candidates, float *uppers);
 
+// ---- int8 linear layers (int8gemm.c) --------------------------------------------------------
+
+/// The kernels an int8 product can run on; all give bit-identical results.
+enum { EK_I8_PORTABLE = 0, EK_I8_AVX2 = 1, EK_I8_VNNI = 2 };
+
+/// The fastest path this CPU supports (cpuid).
+int ek_i8_best_path(void);
+/// Whether this CPU can run `path`.
+int ek_i8_path_supported(int path);
+
+/// k rounded up to a multiple of 4 (the bytes of one quantized activation row).
+long ek_i8_padded_k(long k);
+/// Tiles of 64 output columns.
+long ek_i8_tiles(long n);
+/// Bytes of the packed weights of an `[n × k]` layer.
+long ek_i8_packed_bytes(long k, long n);
+
+/// Quantizes a linear layer's row-major `[n × k]` weight per output channel (symmetric, max |w| /
+/// 127) into the tiled layout of `ek_i8_gemm`: `packed` holds `ek_i8_packed_bytes(k, n)` bytes;
+/// `scales` and `colsums` (Σ of each column's codes) hold `64 · ek_i8_tiles(n)` entries.
+void ek_i8_pack_weights(const float *w, long n, long k, int8_t *packed, float *scales, int32_t *colsums);
+
+/// Quantizes `rows` rows of `k` floats (`ldx` apart) to u8 with a per-row scale and zero point
+/// (x ≈ scale · (q − zero); 0 is exact), rows `ldq ≥ ek_i8_padded_k(k)` bytes apart, padding = zero.
+void ek_i8_quantize_rows(const float *x, long rows, long k, long ldx, uint8_t *q, long ldq, float *scales, int32_t *zeros);
+
+/// C[m × n] (rows `ldc` apart) = the dequantized product of quantized rows `a` (`lda` bytes apart)
+/// and packed weights, plus `bias` (may be NULL), for the 64-column tiles [tile_begin, tile_end).
+void ek_i8_gemm(int path, long m, const uint8_t *a, long lda, const float *a_scales, const int32_t *a_zeros,
+                const int8_t *packed, long k, long n, const float *w_scales, const int32_t *colsums, const float *bias,
+                float *c, long ldc, long tile_begin, long tile_end);
+
+// ---- bf16 linear layers (bf16gemm.c) --------------------------------------------------------
+
+/// Whether this CPU has AVX512_BF16 (`vdpbf16ps`).
+int ek_bf16_hardware(void);
+/// k rounded up to an even number (the bf16 values of one converted activation row).
+long ek_bf16_padded_k(long k);
+/// Tiles of 64 output columns.
+long ek_bf16_tiles(long n);
+/// bf16 values of the packed weights of an `[n × k]` layer.
+long ek_bf16_packed_count(long k, long n);
+/// Rounds a linear layer's row-major `[n × k]` weight to bf16 (nearest even) into the tiled layout
+/// of `ek_bf16_gemm` (`ek_bf16_packed_count(k, n)` values).
+void ek_bf16_pack_weights(const float *w, long n, long k, uint16_t *packed);
+/// Rounds `rows` rows of `k` floats (`ldx` apart) to bf16, rows `ldo ≥ ek_bf16_padded_k(k)` apart.
+void ek_bf16_convert_rows(const float *x, long rows, long k, long ldx, uint16_t *out, long ldo);
+/// C[m × n] (rows `ldc` apart) = A · W + bias (may be NULL) for the 64-column tiles
+/// [tile_begin, tile_end); `hardware` selects `vdpbf16ps` (only where ek_bf16_hardware()).
+void ek_bf16_gemm(int hardware, long m, const uint16_t *a, long lda, const uint16_t *packed, long k, long n,
+                  const float *bias, float *c, long ldc, long tile_begin, long tile_end);
+
 /// Hints the CPU to fetch the cache line holding `p` (a no-op where unsupported). Inlined into
 /// Swift callers: the packed GEMM prefetches the next weight panel while computing the current one.
 static inline void ek_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }

@@ -46,7 +46,7 @@ struct BertModel: Sendable {
     let embeddings: BertEmbeddings
     let layers: [TransformerLayer]
 
-    static func load(_ file: SafetensorsFile, config c: TransformerConfig) throws -> BertModel {
+    static func load(_ file: SafetensorsFile, config c: TransformerConfig, plan: PrecisionPlan = .fp32) throws -> BertModel {
         let prefix = ["", "bert.", "model."].first { file.tensors[$0 + "embeddings.word_embeddings.weight"] != nil } ?? ""
         let h = c.hiddenSize
         var layers: [TransformerLayer] = []
@@ -59,13 +59,13 @@ struct BertModel: Sendable {
                 )
             }
             let attention = SelfAttention(
-                qkv: .fused([try part("query"), try part("key"), try part("value")], in: h),
-                output: try .load(file, name + "attention.output.dense", in: h, out: h),
+                qkv: .fused([try part("query"), try part("key"), try part("value")], in: h, precision: plan.attentionProjections),
+                output: try .load(file, name + "attention.output.dense", in: h, out: h, precision: plan.attentionOutput),
                 norm: try .load(file, name + "attention.output.LayerNorm", size: h, eps: c.layerNormEps),
                 heads: c.headCount, headSize: c.headSize)
             let feedForward = FeedForward(
-                intermediate: try .load(file, name + "intermediate.dense", in: h, out: c.intermediateSize),
-                output: try .load(file, name + "output.dense", in: c.intermediateSize, out: h),
+                intermediate: try .load(file, name + "intermediate.dense", in: h, out: c.intermediateSize, precision: plan.intermediate),
+                output: try .load(file, name + "output.dense", in: c.intermediateSize, out: h, precision: plan.output),
                 norm: try .load(file, name + "output.LayerNorm", size: h, eps: c.layerNormEps))
             layers.append(TransformerLayer(attention: attention, feedForward: feedForward))
         }

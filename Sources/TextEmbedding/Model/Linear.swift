@@ -1,37 +1,59 @@
 /// A fully connected layer, `y = x · Wᵀ + b`; the checkpoint stores `W` as `[out × in]`. The
-/// weights are packed once, at load, for the register-blocked kernel of ``PackedGemm``.
+/// weights are packed once, at load: as float32 for the register-blocked kernel of
+/// ``PackedGemm``, or quantized to int8 (``QuantizedMatrix``).
 struct Linear: Sendable {
-    let weights: PackedMatrix
+    enum Weights: Sendable {
+        case float32(PackedMatrix)
+        case bfloat16(BFloat16Matrix)
+        case int8(QuantizedMatrix)
+    }
+
+    let weights: Weights
     let bias: FloatTensor
     let inFeatures: Int
     let outFeatures: Int
 
-    init(weight: [Float], bias: [Float], in inFeatures: Int, out outFeatures: Int) {
-        weights = PackedMatrix(linearWeight: weight, out: outFeatures, in: inFeatures)
+    init(weight: [Float], bias: [Float], in inFeatures: Int, out outFeatures: Int, precision: LinearPrecision = .fp32) {
+        switch precision {
+        case .fp32: weights = .float32(PackedMatrix(linearWeight: weight, out: outFeatures, in: inFeatures))
+        case .bf16: weights = .bfloat16(BFloat16Matrix(linearWeight: weight, out: outFeatures, in: inFeatures))
+        case .int8: weights = .int8(QuantizedMatrix(linearWeight: weight, out: outFeatures, in: inFeatures))
+        }
         self.bias = FloatTensor(bias)
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
     }
 
     /// Loads `<name>.weight` and `<name>.bias`, checking their shapes.
-    static func load(_ file: SafetensorsFile, _ name: String, in inFeatures: Int, out outFeatures: Int) throws -> Linear {
+    static func load(
+        _ file: SafetensorsFile, _ name: String, in inFeatures: Int, out outFeatures: Int, precision: LinearPrecision = .fp32
+    ) throws -> Linear {
         Linear(
             weight: try file.floats(name + ".weight", shape: [outFeatures, inFeatures]),
             bias: try file.floats(name + ".bias", shape: [outFeatures]),
-            in: inFeatures, out: outFeatures)
+            in: inFeatures, out: outFeatures, precision: precision)
     }
 
     /// Stacks several layers with the same input into one (the query, key and value projections),
     /// so that one matrix product computes all of them.
-    static func fused(_ parts: [(weight: [Float], bias: [Float])], in inFeatures: Int) -> Linear {
+    static func fused(_ parts: [(weight: [Float], bias: [Float])], in inFeatures: Int, precision: LinearPrecision = .fp32) -> Linear {
         Linear(
             weight: parts.flatMap(\.weight), bias: parts.flatMap(\.bias), in: inFeatures,
-            out: parts.reduce(0) { $0 + $1.bias.count })
+            out: parts.reduce(0) { $0 + $1.bias.count }, precision: precision)
     }
 
     /// y[rows × out] = x[rows × in] · Wᵀ + b, split by column panels over `pool`'s threads.
     func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, pool: WorkerPool) {
-        let matrix = weights
+        let matrix: PackedMatrix
+        switch weights {
+        case .float32(let packed): matrix = packed
+        case .int8(let quantized):
+            quantized.multiply(x, rows: rows, bias: bias.readPointer, into: y, pool: pool)
+            return
+        case .bfloat16(let rounded):
+            rounded.multiply(x, rows: rows, bias: bias.readPointer, into: y, pool: pool)
+            return
+        }
         let work = rows * inFeatures * outFeatures
         let workers = min(pool.extraThreads + 1, matrix.panels)
         // Splitting pays only above ~1 M multiply-adds: below, handing work over costs more.
@@ -57,9 +79,9 @@ public struct BenchmarkLinearLayer: Sendable {
     let layer: Linear
     let pool = WorkerPool(extraThreads: 0)
 
-    /// A layer with the row-major `[out × in]` weight and `out` biases.
-    public init(weight: [Float], bias: [Float], in inFeatures: Int, out outFeatures: Int) {
-        layer = Linear(weight: weight, bias: bias, in: inFeatures, out: outFeatures)
+    /// A layer with the row-major `[out × in]` weight and `out` biases, in `precision`.
+    public init(weight: [Float], bias: [Float], in inFeatures: Int, out outFeatures: Int, precision: EmbeddingPrecision = .fp32) {
+        layer = Linear(weight: weight, bias: bias, in: inFeatures, out: outFeatures, precision: LinearPrecision(precision))
     }
 
     /// y[rows × out] = x[rows × in] · Wᵀ + b on one thread.

@@ -48,7 +48,7 @@ struct MPNetModel: Sendable {
     let layers: [TransformerLayer]
     let relativeBias: RelativePositionBias
 
-    static func load(_ file: SafetensorsFile, config c: TransformerConfig) throws -> MPNetModel {
+    static func load(_ file: SafetensorsFile, config c: TransformerConfig, plan: PrecisionPlan = .fp32) throws -> MPNetModel {
         let prefix = ["", "mpnet.", "model."].first { file.tensors[$0 + "embeddings.word_embeddings.weight"] != nil } ?? ""
         let h = c.hiddenSize
         var layers: [TransformerLayer] = []
@@ -61,13 +61,13 @@ struct MPNetModel: Sendable {
                 )
             }
             let attention = SelfAttention(
-                qkv: .fused([try part("q"), try part("k"), try part("v")], in: h),
-                output: try .load(file, name + "attention.attn.o", in: h, out: h),
+                qkv: .fused([try part("q"), try part("k"), try part("v")], in: h, precision: plan.attentionProjections),
+                output: try .load(file, name + "attention.attn.o", in: h, out: h, precision: plan.attentionOutput),
                 norm: try .load(file, name + "attention.LayerNorm", size: h, eps: c.layerNormEps),
                 heads: c.headCount, headSize: c.headSize)
             let feedForward = FeedForward(
-                intermediate: try .load(file, name + "intermediate.dense", in: h, out: c.intermediateSize),
-                output: try .load(file, name + "output.dense", in: c.intermediateSize, out: h),
+                intermediate: try .load(file, name + "intermediate.dense", in: h, out: c.intermediateSize, precision: plan.intermediate),
+                output: try .load(file, name + "output.dense", in: c.intermediateSize, out: h, precision: plan.output),
                 norm: try .load(file, name + "output.LayerNorm", size: h, eps: c.layerNormEps))
             layers.append(TransformerLayer(attention: attention, feedForward: feedForward))
         }

@@ -71,6 +71,12 @@ struct EvalCommand: AsyncParsableCommand {
     @Flag(help: "One JSON object per mode.")
     var json = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Also write every hybrid candidate of every query with each stage's score and its relevance, as JSON lines, to this file.",
+            discussion: "For comparing fusion functions offline: nothing is embedded again.", valueName: "file"))
+    var dumpCandidates: String?
+
     func run() async throws {
         try await reportingFailures {
             let modes: [EvaluationMode] =
@@ -124,12 +130,19 @@ struct EvalCommand: AsyncParsableCommand {
             // that no model fills, so ingesting a set takes seconds instead of embedding every
             // document with both models.
             let lexicalOnly = modes == [.lexical]
-            let name = lexicalOnly ? "\(full.name)-lexical" : "\(full.name)-\(fast.directoryName)-\(quality.directoryName)"
+            // Vectors of every precision are comparable, but the evaluation of a precision needs the
+            // documents embedded in it too: each precision but fp32 gets a store of its own.
+            let precision = store.effectivePrecision.resolved
+            let name =
+                lexicalOnly
+                ? "\(full.name)-lexical"
+                : "\(full.name)-\(fast.directoryName)-\(quality.directoryName)\(precision == .fp32 ? "" : "-" + precision.rawValue)"
             let path = store.db ?? work.appendingPathComponent("\(name).sqlite").path
             var configuration = EpisodicMemory.Configuration()
             configuration.fastModel = fast.id
             configuration.qualityModel = quality.id
             configuration.threads = threads
+            configuration.precision = store.effectivePrecision
             let fresh = try await !StoreLocation(path).exists()
             let memory =
                 try await lexicalOnly && fresh
@@ -164,6 +177,11 @@ struct EvalCommand: AsyncParsableCommand {
                 progress.finish()
                 emit(report)
                 reports.append(report)
+            }
+            if let dumpCandidates {
+                let progress = ProgressReporter("dump", total: data.queries.count)
+                try await evaluator.dumpCandidates(to: URL(fileURLWithPath: dumpCandidates)) { done, _ in progress.update(done) }
+                progress.finish()
             }
             if !json {
                 printCategories(reports)

@@ -1,0 +1,46 @@
+import CKernels
+
+/// A linear layer's weight `[out × in]` rounded to bfloat16 at load and packed in 64-column tiles
+/// for `ek_bf16_gemm`; half the float32 bytes, float32's range.
+final class BFloat16Matrix: @unchecked Sendable {
+    let inFeatures: Int // K
+    let outFeatures: Int // N
+    let packed: UnsafeMutablePointer<UInt16>
+
+    var tiles: Int { ek_bf16_tiles(outFeatures) }
+    /// bf16 values of one converted activation row.
+    var rowLength: Int { ek_bf16_padded_k(inFeatures) }
+
+    init(linearWeight w: [Float], out: Int, in k: Int) {
+        precondition(w.count == out * k)
+        inFeatures = k
+        outFeatures = out
+        packed = .allocate(capacity: max(1, ek_bf16_packed_count(k, out)))
+        w.withUnsafeBufferPointer { ek_bf16_pack_weights($0.baseAddress!, out, k, packed) }
+    }
+
+    deinit { packed.deallocate() }
+
+    /// y[rows × out] = bf16(x) · W + bias, rows of x `inFeatures` apart, of y `outFeatures` apart;
+    /// tiles split over `pool`'s threads.
+    func multiply(
+        _ x: UnsafePointer<Float>, rows: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
+        pool: WorkerPool, kernel: BFloat16Kernel = .selected
+    ) {
+        let ld = rowLength
+        let converted = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rows * ld))
+        defer { converted.deallocate() }
+        ek_bf16_convert_rows(x, rows, inFeatures, inFeatures, converted, ld)
+        let tiles = self.tiles, k = inFeatures, n = outFeatures
+        let hardware: Int32 = kernel == .avx512bf16 ? 1 : 0
+        let (a, packed) = (UnsafePointer(converted), UnsafePointer(self.packed))
+        let workers = min(pool.extraThreads + 1, tiles)
+        if workers > 1 && rows * k * n >= 1 << 20 {
+            pool.parallelFor(workers) { worker in
+                ek_bf16_gemm(hardware, rows, a, ld, packed, k, n, bias, y, n, tiles * worker / workers, tiles * (worker + 1) / workers)
+            }
+        } else {
+            ek_bf16_gemm(hardware, rows, a, ld, packed, k, n, bias, y, n, 0, tiles)
+        }
+    }
+}

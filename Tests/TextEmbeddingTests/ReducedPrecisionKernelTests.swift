@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+
+@testable import TextEmbedding
+
+/// The int8 and bf16 linear kernels against float64 products, and every CPU path against the
+/// portable one, on shapes that exercise every remainder (rows not a multiple of 6, k not of 4,
+/// columns not of 64).
+@Suite struct ReducedPrecisionKernelTests {
+    static let shapes: [(m: Int, k: Int, n: Int)] = [(1, 5, 3), (7, 384, 70), (13, 1001, 130), (6, 3072, 64), (32, 384, 1152)]
+
+    struct Problem {
+        var m: Int, k: Int, n: Int
+        var x: [Float], w: [Float], bias: [Float]
+
+        init(m: Int, k: Int, n: Int, seed: UInt64) {
+            var state = seed
+            func next() -> Float {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return Float(Int64(bitPattern: state >> 11) % 2_000_001) / 1_000_000 - 1 // −1…1
+            }
+            self.m = m; self.k = k; self.n = n
+            // Activations with an offset and a few large channels, as after GELU or a layer norm.
+            x = (0..<(m * k)).map { i in next() * (i % 97 == 0 ? 6 : 1) + 0.3 }
+            w = (0..<(n * k)).map { _ in next() * 0.05 }
+            bias = (0..<n).map { _ in next() }
+        }
+
+        /// The exact product in float64 and, per element, Σ|x||w| (the scale of its rounding errors).
+        func reference() -> (y: [Double], magnitude: [Double]) {
+            var y = [Double](repeating: 0, count: m * n), magnitude = y
+            for r in 0..<m {
+                for c in 0..<n {
+                    var sum = Double(bias[c]), mag = 0.0
+                    for i in 0..<k {
+                        let p = Double(x[r * k + i]) * Double(w[c * k + i])
+                        sum += p; mag += abs(p)
+                    }
+                    y[r * n + c] = sum; magnitude[r * n + c] = mag
+                }
+            }
+            return (y, magnitude)
+        }
+    }
+
+    func int8Product(_ p: Problem, kernel: Int8Kernel) -> [Float] {
+        let matrix = QuantizedMatrix(linearWeight: p.w, out: p.n, in: p.k)
+        var y = [Float](repeating: .nan, count: p.m * p.n)
+        p.x.withUnsafeBufferPointer { x in
+            p.bias.withUnsafeBufferPointer { b in
+                y.withUnsafeMutableBufferPointer { out in
+                    matrix.multiply(
+                        x.baseAddress!, rows: p.m, bias: b.baseAddress, into: out.baseAddress!, pool: WorkerPool(extraThreads: 1),
+                        kernel: kernel)
+                }
+            }
+        }
+        return y
+    }
+
+    func bf16Product(_ p: Problem, kernel: BFloat16Kernel) -> [Float] {
+        let matrix = BFloat16Matrix(linearWeight: p.w, out: p.n, in: p.k)
+        var y = [Float](repeating: .nan, count: p.m * p.n)
+        p.x.withUnsafeBufferPointer { x in
+            p.bias.withUnsafeBufferPointer { b in
+                y.withUnsafeMutableBufferPointer { out in
+                    matrix.multiply(
+                        x.baseAddress!, rows: p.m, bias: b.baseAddress, into: out.baseAddress!, pool: WorkerPool(extraThreads: 1),
+                        kernel: kernel)
+                }
+            }
+        }
+        return y
+    }
+
+    @Test(arguments: shapes.indices)
+    func everyInt8KernelGivesTheSameBits(_ index: Int) {
+        let s = Self.shapes[index]
+        let p = Problem(m: s.m, k: s.k, n: s.n, seed: UInt64(index + 1))
+        let portable = int8Product(p, kernel: .portable)
+        for kernel in Int8Kernel.allCases where kernel != .portable && kernel.isSupported {
+            let y = int8Product(p, kernel: kernel)
+            let differing = zip(y, portable).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "\(kernel) differs from the portable kernel in \(differing) of \(y.count) elements at \(s)")
+        }
+    }
+
+    @Test(arguments: shapes.indices)
+    func int8ProductIsWithinItsQuantizationBound(_ index: Int) {
+        let s = Self.shapes[index]
+        let p = Problem(m: s.m, k: s.k, n: s.n, seed: UInt64(index + 11))
+        let y = int8Product(p, kernel: .selected)
+        let (exact, _) = p.reference()
+        for r in 0..<p.m {
+            let row = p.x[(r * p.k)..<((r + 1) * p.k)]
+            // Each activation is off by at most half its row's step, each weight by half its column's.
+            let low = min(0, row.min()!), high = max(0, row.max()!)
+            let xStep = Double(high - low) / 255
+            for c in 0..<p.n {
+                let weights = p.w[(c * p.k)..<((c + 1) * p.k)]
+                let wStep = Double(weights.map { abs($0) }.max()!) / 127
+                var bound = 0.0
+                for (xi, wi) in zip(row, weights) {
+                    bound += abs(Double(xi)) * wStep / 2 + abs(Double(wi)) * xStep / 2 + xStep * wStep / 4
+                }
+                let error = abs(Double(y[r * p.n + c]) - exact[r * p.n + c])
+                #expect(error <= bound * 1.001 + 1e-5, "element (\(r), \(c)) of \(s): error \(error) > bound \(bound)")
+                if error > bound * 1.001 + 1e-5 { return }
+            }
+        }
+    }
+
+    @Test(arguments: shapes.indices)
+    func bf16ProductIsWithinItsRoundingBoundOnEveryKernel(_ index: Int) {
+        let s = Self.shapes[index]
+        let p = Problem(m: s.m, k: s.k, n: s.n, seed: UInt64(index + 21))
+        let (exact, magnitude) = p.reference()
+        for kernel in BFloat16Kernel.allCases where kernel.isSupported {
+            let y = bf16Product(p, kernel: kernel)
+            // Both operands rounded to 8 significant bits (relative error ≤ 2⁻⁹ each), float32 sums.
+            var worst = 0.0
+            for i in y.indices { worst = max(worst, abs(Double(y[i]) - exact[i]) / (magnitude[i] + 1e-30)) }
+            #expect(worst <= 2 * 0.001_953_125 + 1e-5, "\(kernel) at \(s): relative error \(worst)")
+        }
+    }
+
+    @Test func bf16HardwareAndPortableKernelsAgree() {
+        guard BFloat16Kernel.avx512bf16.isSupported else { return } // nothing to compare on this CPU
+        let p = Problem(m: 9, k: 768, n: 200, seed: 99)
+        let hardware = bf16Product(p, kernel: .avx512bf16), portable = bf16Product(p, kernel: .portable)
+        let (_, magnitude) = p.reference()
+        for i in hardware.indices {
+            // Same bf16 operands; only the order of the float32 sums differs.
+            #expect(abs(hardware[i] - portable[i]) <= Float(magnitude[i]) * 1e-5 + 1e-6)
+        }
+    }
+
+    @Test func kernelSelectionFollowsTheAllowedFeatures() {
+        #expect(Int8Kernel.best(allowing: []) == .portable)
+        #expect(Int8Kernel.best(allowing: ["none"]) == .portable)
+        #expect(Int8Kernel.best(allowing: ["avx2"]) == (Int8Kernel.avx2.isSupported ? .avx2 : .portable))
+        #expect(Int8Kernel.best(allowing: nil) == Int8Kernel.allCases.first { $0.isSupported })
+        #expect(BFloat16Kernel.best(allowing: ["avx2"]) == .portable)
+        #expect(BFloat16Kernel.best(allowing: ["avx512"]) == (BFloat16Kernel.avx512bf16.isSupported ? .avx512bf16 : .portable))
+        #expect(CPUFeatureRestriction.allowed("AVX2, avx512vnni") == ["avx2", "avx512vnni"])
+    }
+
+    @Test func autoPrecisionIsBF16ExactlyWhereTheCPUHasIt() {
+        #expect(EmbeddingPrecision.auto.resolved == (BFloat16Kernel.selected == .avx512bf16 ? .bf16 : .fp32))
+        for p in [EmbeddingPrecision.fp32, .bf16, .int8] { #expect(p.resolved == p) }
+    }
+}
