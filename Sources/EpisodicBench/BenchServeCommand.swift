@@ -8,162 +8,208 @@ import Synchronization
     import FoundationNetworking
 #endif
 
-/// `episodic-bench serve`: a load run against a real server process on loopback.
+/// `episodic-bench serve`: load runs against a real server process on loopback, for several
+/// numbers of clients and server configurations in one invocation.
 struct BenchServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Load-test the HTTP API: concurrent clients, a mix of writes and hybrid retrievals.",
         discussion: """
-            Seeds a temporary store with the sample memory, starts `episodic serve` as a child \
+            Seeds a store with synthetic episodes of five agents, then for each server configuration \
+            and each number of clients: copies the seeded store, starts `episodic serve` as a child \
             process on 127.0.0.1, runs the clients for --duration seconds (each request a write with \
-            probability --write-ratio, else a hybrid retrieval), then stops the server with SIGTERM. \
-            Prints throughput, p50/p99 latency and errors, and checks that the episode count equals \
-            the seeded episodes plus the acknowledged writes.
+            probability --write-ratio, else a hybrid retrieval), stops the server with SIGINT, and \
+            checks that the episode count equals the seeded episodes plus the acknowledged writes. \
+            Prints requests/s, p50/p99 latency and errors per run.
+
+            Configurations: `default` (the server's defaults: batched embeddings, --precision auto), \
+            `fp32-unbatched` (each request embeds on its own, float32: the server before batching), \
+            or any `name=serve arguments` (e.g. `int8=--precision int8`).
 
             Example:
-              swift run -c release episodic-bench serve --clients 16 --duration 60 --write-ratio 0.2
+              swift run -c release episodic-bench serve --clients 1,4,16,64 --duration 60 --configurations fp32-unbatched,default
             """)
 
-    @Option(help: "Concurrent clients.")
-    var clients = 16
+    @Option(help: "Concurrent clients, comma-separated (one run each).")
+    var clients = "16"
 
-    @Option(help: "Seconds of load.")
+    @Option(help: "Seconds of load per run.")
     var duration = 60.0
 
     @Option(help: "Fraction of requests that add an episode.")
     var writeRatio = 0.2
 
-    @Option(help: "Threads per model in the server.")
+    @Option(help: "Threads per model of the unbatched configuration (batched servers use every core).")
     var threads = 2
 
-    @Flag(help: "Print one JSON object.")
+    @Option(help: "Server configurations, comma-separated: default, fp32-unbatched, or name=serve arguments.")
+    var configurations = "default"
+
+    @Flag(help: "Print one JSON object per run.")
     var json = false
+
+    /// A server configuration: its name and the `serve` arguments that make it.
+    static func arguments(of configuration: String, threads: Int) throws -> (String, [String]) {
+        switch configuration {
+        case "default": return ("default", [])
+        case "fp32-unbatched": return (configuration, ["--precision", "fp32", "--no-batching", "--threads", "\(threads)"])
+        default:
+            let parts = configuration.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else {
+                throw Failure(
+                    message: "unknown configuration \(configuration): use default, fp32-unbatched or name=serve arguments",
+                    status: ExitStatus.dataError)
+            }
+            return (parts[0], parts[1].split(separator: " ").map(String.init))
+        }
+    }
 
     func run() async throws {
         try await reportingFailures {
+            let clientCounts = try clients.split(separator: ",").map { c -> Int in
+                guard let n = Int(c.trimmingCharacters(in: .whitespaces)), n > 0 else {
+                    throw Failure(message: "--clients takes positive numbers, got \(c)", status: ExitStatus.dataError)
+                }
+                return n
+            }
+            let servers = try configurations.split(separator: ",").map { try Self.arguments(of: String($0), threads: threads) }
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("episodic-load-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            let db = directory.appendingPathComponent("load.sqlite").path
+            let template = directory.appendingPathComponent("seed.sqlite").path
 
-            // Seed with synthetic episodes of five agents (through the library, before the server starts).
+            // Seed once with synthetic episodes of five agents (through the library); every run starts
+            // from a copy of this file.
             var configuration = EpisodicMemory.Configuration()
-            configuration.threads = threads
-            let seedMemory = try await EpisodicMemory.open(db, configuration: configuration)
-            let agents = ["assistant", "devops", "support", "travel", "research"]
+            configuration.threads = 2
+            let seedMemory = try await EpisodicMemory.open(template, configuration: configuration)
             let seedTexts = SyntheticEpisodes.episodes(300, seed: 29)
-            let samples = seedTexts.enumerated().map { Episode(agentID: agents[$0.offset % agents.count], content: $0.element) }
+            let samples = seedTexts.enumerated().map { Episode(agentID: Self.agents[$0.offset % Self.agents.count], content: $0.element) }
             for start in stride(from: 0, to: samples.count, by: 64) {
                 try await seedMemory.add(Array(samples[start..<min(samples.count, start + 64)]))
             }
             let seeded = try await seedMemory.stats().episodes
             await seedMemory.close()
 
-            let server = Process()
-            // The product's own binary, built next to this one.
-            server.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-                .deletingLastPathComponent().appendingPathComponent("episodic")
-            server.arguments = ["--db", db, "serve", "--port", "0", "--threads", "\(threads)", "--preload", "--time-budget-ms", "0"]
-            let output = Pipe()
-            server.standardOutput = output
-            server.standardError = FileHandle.nullDevice
-            try server.run()
-            defer { if server.isRunning { server.terminate() } }
-            guard let base = try Self.waitForAddress(output) else {
-                throw Failure(message: "the server did not start", status: ExitStatus.unavailable)
+            if !json {
+                print("load runs: \(Int(duration)) s each, \(Int(writeRatio * 100)) % writes, \(seeded) seeded episodes of \(Self.agents.count) agents")
+                print(
+                    TextTable.row(
+                        ["server", "clients", "requests", "errors", "req/s", "p50 ms", "p99 ms", "write p50", "read p50", "writes ack", "count ok"],
+                        widths: [-16, 8, 9, 7, 8, 9, 9, 10, 9, 11, 9]))
             }
+            var failed = false
+            for (name, arguments) in servers {
+                for count in clientCounts {
+                    let db = directory.appendingPathComponent("run-\(name)-\(count).sqlite").path
+                    try FileManager.default.copyItem(atPath: template, toPath: db)
+                    let result = try await loadRun(db: db, serverArguments: arguments, clients: count, seeded: seeded)
+                    var report = result
+                    report["server"] = name
+                    report["server_arguments"] = arguments.joined(separator: " ")
+                    if json {
+                        print(JSONText.of(report))
+                    } else {
+                        func f(_ key: String) -> String { String(format: "%.1f", report[key] as? Double ?? 0) }
+                        print(
+                            TextTable.row(
+                                [
+                                    name, "\(count)", "\(report["requests"] ?? 0)", "\(report["errors"] ?? 0)", f("throughput_rps"), f("p50_ms"),
+                                    f("p99_ms"), f("write_p50_ms"), f("retrieve_p50_ms"), "\(report["acknowledged_writes"] ?? 0)",
+                                    (report["count_matches"] as? Bool) == true ? "yes" : "NO",
+                                ], widths: [-16, 8, 9, 7, 8, 9, 9, 10, 9, 11, 9]))
+                    }
+                    if (report["errors"] as? Int ?? 1) > 0 || (report["count_matches"] as? Bool) != true { failed = true }
+                    try? FileManager.default.removeItem(atPath: db)
+                }
+            }
+            if failed { throw ExitCode(ExitStatus.failure) }
+        }
+    }
 
-            let queries = SyntheticEpisodes.queries(200, seed: 3)
-            let texts = SyntheticEpisodes.episodes(5000, seed: 17)
-            let stats = LoadRecorder()
-            let deadline = Date().addingTimeInterval(duration)
-            // One connection per client: URLSession's default of 6 per host queued the other clients
-            // on the client side, unfairly, which showed up as multi-second tails.
-            let sessionConfiguration = URLSessionConfiguration.ephemeral
-            sessionConfiguration.httpMaximumConnectionsPerHost = clients
-            sessionConfiguration.timeoutIntervalForRequest = 120
-            let session = URLSession(configuration: sessionConfiguration)
-            let writeRatio = self.writeRatio
-            await withTaskGroup(of: Void.self) { group in
-                for client in 0..<clients {
-                    group.addTask {
-                        var state = UInt64(client + 1) &* 0x9E37_79B9_7F4A_7C15
-                        func next() -> Double {
-                            state = state &* 6364136223846793005 &+ 1442695040888963407
-                            return Double(state >> 11) / Double(1 << 53)
+    static let agents = ["assistant", "devops", "support", "travel", "research"]
+
+    /// One load run against a server over `db`; the report's figures.
+    func loadRun(db: String, serverArguments: [String], clients: Int, seeded: Int) async throws -> [String: Any] {
+        let server = Process()
+        // The product's own binary, built next to this one.
+        server.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+            .deletingLastPathComponent().appendingPathComponent("episodic")
+        server.arguments = ["--db", db, "serve", "--port", "0", "--preload", "--time-budget-ms", "0"] + serverArguments
+        let output = Pipe()
+        server.standardOutput = output
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { if server.isRunning { server.terminate() } }
+        guard let base = try Self.waitForAddress(output) else {
+            throw Failure(message: "the server did not start (arguments: \(server.arguments ?? []))", status: ExitStatus.unavailable)
+        }
+        let agents = Self.agents
+        let queries = SyntheticEpisodes.queries(200, seed: 3)
+        let texts = SyntheticEpisodes.episodes(5000, seed: 17)
+        let stats = LoadRecorder()
+        let deadline = Date().addingTimeInterval(duration)
+        // One connection per client: URLSession's default of 6 per host queued the other clients
+        // on the client side, unfairly, which showed up as multi-second tails.
+        let sessionConfiguration = URLSessionConfiguration.ephemeral
+        sessionConfiguration.httpMaximumConnectionsPerHost = clients
+        sessionConfiguration.timeoutIntervalForRequest = 120
+        let session = URLSession(configuration: sessionConfiguration)
+        let writeRatio = self.writeRatio
+        await withTaskGroup(of: Void.self) { group in
+            for client in 0..<clients {
+                group.addTask {
+                    var state = UInt64(client + 1) &* 0x9E37_79B9_7F4A_7C15
+                    func next() -> Double {
+                        state = state &* 6364136223846793005 &+ 1442695040888963407
+                        return Double(state >> 11) / Double(1 << 53)
+                    }
+                    var n = 0
+                    while Date() < deadline {
+                        let agent = agents[Int(next() * Double(agents.count))]
+                        let write = next() < writeRatio
+                        var request = URLRequest(url: URL(string: "\(base)/agents/\(agent)/\(write ? "episodes" : "retrieve-hybrid")")!)
+                        request.httpMethod = "POST"
+                        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                        let body: [String: Any] =
+                            write
+                            ? ["content": texts[(client * 1000 + n) % texts.count]]
+                            : ["query": queries[(client * 37 + n) % queries.count], "limit": 10]
+                        request.httpBody = try? JSONSerialization.data(withJSONObject: body)
+                        n += 1
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        let status: Int
+                        do {
+                            let (_, response) = try await session.data(for: request)
+                            status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                        } catch {
+                            status = -1
                         }
-                        var n = 0
-                        while Date() < deadline {
-                            let agent = agents[Int(next() * Double(agents.count))]
-                            let write = next() < writeRatio
-                            var request = URLRequest(url: URL(string: "\(base)/agents/\(agent)/\(write ? "episodes" : "retrieve-hybrid")")!)
-                            request.httpMethod = "POST"
-                            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-                            let body: [String: Any] =
-                                write
-                                ? ["content": texts[(client * 1000 + n) % texts.count]]
-                                : ["query": queries[(client * 37 + n) % queries.count], "limit": 10]
-                            request.httpBody = try? JSONSerialization.data(withJSONObject: body)
-                            n += 1
-                            let start = DispatchTime.now().uptimeNanoseconds
-                            let status: Int
-                            do {
-                                let (_, response) = try await session.data(for: request)
-                                status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                            } catch {
-                                status = -1
-                            }
-                            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-                            stats.record(write: write, status: status, ms: ms)
-                        }
+                        let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                        stats.record(write: write, status: status, ms: ms)
                     }
                 }
             }
-            let elapsed = duration
-            server.interrupt() // SIGINT: graceful shutdown
-            server.waitUntilExit()
-            // The store after the run, as the server left it.
-            let stored = try await EpisodicMemory.open(
-                db,
-                configuration: {
-                    var c = configuration; c.readOnly = true; return c
-                }()
-            ).stats().episodes
-            let s = stats.snapshot
-            let expected = seeded + s.acknowledgedWrites
-            let report: [String: Any] = [
-                "clients": clients, "duration_s": elapsed, "write_ratio": writeRatio, "threads": threads,
-                "requests": s.all.count, "errors": s.errors, "throughput_rps": Double(s.all.count) / elapsed,
-                "p50_ms": TimingSummary.percentile(s.all, 0.5), "p99_ms": TimingSummary.percentile(s.all, 0.99),
-                "write_p50_ms": TimingSummary.percentile(s.writes, 0.5), "write_p99_ms": TimingSummary.percentile(s.writes, 0.99),
-                "retrieve_p50_ms": TimingSummary.percentile(s.reads, 0.5), "retrieve_p99_ms": TimingSummary.percentile(s.reads, 0.99),
-                "acknowledged_writes": s.acknowledgedWrites, "episodes_seeded": seeded, "episodes_after": stored,
-                "count_matches": stored == expected, "server_exit_status": Int(server.terminationStatus),
-            ]
-            if json {
-                print(JSONText.of(report))
-            } else {
-                print("load run: \(clients) clients, \(Int(elapsed)) s, \(Int(writeRatio * 100)) % writes, server threads \(threads)")
-                print(String(format: "  %d requests, %d errors, %.1f requests/s", s.all.count, s.errors, Double(s.all.count) / elapsed))
-                print(
-                    String(
-                        format: "  all:        p50 %.1f ms, p99 %.1f ms", TimingSummary.percentile(s.all, 0.5),
-                        TimingSummary.percentile(s.all, 0.99)))
-                print(
-                    String(
-                        format: "  writes:     p50 %.1f ms, p99 %.1f ms (%d acknowledged)", TimingSummary.percentile(s.writes, 0.5),
-                        TimingSummary.percentile(s.writes, 0.99), s.acknowledgedWrites))
-                print(
-                    String(
-                        format: "  retrievals: p50 %.1f ms, p99 %.1f ms", TimingSummary.percentile(s.reads, 0.5),
-                        TimingSummary.percentile(s.reads, 0.99)))
-                print(
-                    "  episodes: \(seeded) seeded + \(s.acknowledgedWrites) acknowledged = \(expected); the server holds \(stored)"
-                        + (stored == expected ? " ✓" : " ✗"))
-                print("  server exit status after SIGINT: \(server.terminationStatus)")
-            }
-            if s.errors > 0 || stored != expected { throw ExitCode(ExitStatus.failure) }
         }
+        server.interrupt() // SIGINT: graceful shutdown
+        server.waitUntilExit()
+        // The store after the run, as the server left it.
+        var readOnly = EpisodicMemory.Configuration()
+        readOnly.readOnly = true
+        let reopened = try await EpisodicMemory.open(db, configuration: readOnly)
+        let stored = try await reopened.stats().episodes
+        await reopened.close()
+        let s = stats.snapshot
+        let expected = seeded + s.acknowledgedWrites
+        return [
+            "clients": clients, "duration_s": duration, "write_ratio": writeRatio,
+            "requests": s.all.count, "errors": s.errors, "throughput_rps": Double(s.all.count) / duration,
+            "p50_ms": TimingSummary.percentile(s.all, 0.5), "p99_ms": TimingSummary.percentile(s.all, 0.99),
+            "write_p50_ms": TimingSummary.percentile(s.writes, 0.5), "write_p99_ms": TimingSummary.percentile(s.writes, 0.99),
+            "retrieve_p50_ms": TimingSummary.percentile(s.reads, 0.5), "retrieve_p99_ms": TimingSummary.percentile(s.reads, 0.99),
+            "acknowledged_writes": s.acknowledgedWrites, "episodes_seeded": seeded, "episodes_after": stored,
+            "count_matches": stored == expected, "server_exit_status": Int(server.terminationStatus),
+        ]
     }
 
     final class LoadRecorder: Sendable {

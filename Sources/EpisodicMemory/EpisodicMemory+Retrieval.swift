@@ -29,7 +29,7 @@ extension EpisodicMemory {
         guard let embedder = service.embedder(target.role), embedder.column.name == target.name else {
             throw RetrievalError.noColumn(role: target.role.rawValue)
         }
-        return try await search(agentID: agentID, column: column, vector: try embedder.embedQuery(query), topK: topK)
+        return try await search(agentID: agentID, column: column, vector: try await embedder.embedQuery(query), topK: topK)
     }
 
     /// The top-k of one vector column for a vector of its dimension (exact).

@@ -38,6 +38,9 @@ public final class EpisodicMemory: Sendable {
         /// (within the accuracy gates, about twice as fast), fp32 elsewhere; vectors of every
         /// precision are comparable, so a store never records it.
         public var precision: EmbeddingPrecision = .fp32
+        /// Gather the embeddings of concurrent calls into shared forward passes
+        /// (``EmbeddingBatcher``): for servers. Each model's passes then use `threads` threads.
+        public var batching = false
         /// Episodes kept per column in the vector LRU.
         public var cacheCapacity: Int = 1000
         /// What episodes may hold.
@@ -103,6 +106,7 @@ public final class EpisodicMemory: Sendable {
             fastModelDirectory: configuration.fastModelDirectory, qualityModelDirectory: configuration.qualityModelDirectory)
         var embedding = serviceConfiguration
         embedding.precision = configuration.precision
+        embedding.batching = configuration.batching
         service = try EmbeddingService(store: store, configuration: embedding)
         retriever = HybridRetriever(service: service)
     }
@@ -139,7 +143,7 @@ public final class EpisodicMemory: Sendable {
 
     /// Waits for background work (quality vectors) to finish and releases the store.
     public func close() async {
-        await service.waitForBackgroundWork()
+        await service.shutdown()
         await store.close()
     }
 }

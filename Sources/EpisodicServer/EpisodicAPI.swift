@@ -16,8 +16,9 @@ public struct APIConfiguration: Sendable {
     /// Time budget of the quality stage of a hybrid retrieval (coarse fallback beyond), in ms.
     public var retrievalTimeBudgetMs: Double? = 2000
     /// Requests embedding or retrieving at once; the rest wait in arrival order. Default: the
-    /// number of cores.
-    public var concurrentComputations = ProcessInfo.processInfo.activeProcessorCount
+    /// number of cores — or, when the memory batches embeddings (``EmbeddingBatcher``), 64, so that
+    /// concurrent requests can share forward passes.
+    public var concurrentComputations: Int?
     /// `Host` header values accepted (names without the port, lowercase); nil accepts any. A server
     /// on loopback accepts only loopback names by default, so that a web page whose DNS name was
     /// rebound to 127.0.0.1 cannot reach it.
@@ -47,7 +48,9 @@ public final class EpisodicAPI: Sendable {
     public init(memory: EpisodicMemory, configuration: APIConfiguration = .init()) {
         self.memory = memory
         self.configuration = configuration
-        gate = ComputeGate(permits: configuration.concurrentComputations)
+        gate = ComputeGate(
+            permits: configuration.concurrentComputations
+                ?? (memory.service.batcher != nil ? 64 : ProcessInfo.processInfo.activeProcessorCount))
     }
 
     /// A router with every route, the JSON error middleware and request metrics.

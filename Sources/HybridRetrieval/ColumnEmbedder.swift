@@ -35,20 +35,31 @@ public final class ColumnEmbedder: Sendable {
     public let cache: LRUCache<EpisodeKey, CachedVector>
     private let logger = Logger(label: "episodic.embeddings")
 
-    public init(column: VectorColumn, model: ColumnModel, cacheCapacity: Int) {
+    /// Where forward passes run when concurrent requests are batched (a server); nil: in the
+    /// caller's thread.
+    public let batcher: EmbeddingBatcher?
+
+    public init(column: VectorColumn, model: ColumnModel, cacheCapacity: Int, batcher: EmbeddingBatcher? = nil) {
         self.column = column
         self.model = model
+        self.batcher = batcher
         cache = LRUCache(capacity: cacheCapacity)
     }
 
     /// Embeddings of episode texts, in order.
-    public func embedPassages(_ texts: [String]) throws -> [[Float]] {
-        try model.embedder().embed(texts, as: .passage)
+    public func embedPassages(_ texts: [String]) async throws -> [[Float]] {
+        let embedder = try model.embedder()
+        if let batcher { return try await batcher.embed(texts, as: .passage, with: embedder) }
+        return try embedder.embed(texts, as: .passage)
     }
 
-    /// The embedding of a query (with the model's query prompt, e.g. bge's instruction).
-    public func embedQuery(_ text: String) throws -> [Float] {
-        try model.embedder().embed(text, as: .query)
+    /// The embedding of a query (with the model's query prompt, e.g. bge's instruction). With a
+    /// batcher, `deadline` (uptime nanoseconds) bounds the wait for a forward pass
+    /// (``EmbeddingBatcher/DeadlineExceeded``).
+    public func embedQuery(_ text: String, deadline: UInt64? = nil) async throws -> [Float] {
+        let embedder = try model.embedder()
+        if let batcher { return try await batcher.embed([text], as: .query, with: embedder, deadline: deadline)[0] }
+        return try embedder.embed(text, as: .query)
     }
 
     /// The cached vector of `episode`, when the cache holds the one the store holds now (the

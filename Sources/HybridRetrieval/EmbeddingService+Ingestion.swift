@@ -27,7 +27,7 @@ extension EmbeddingService {
         let isKnown = { (item: NewEpisode) in known.contains([item.episode.agentID, item.episode.id]) }
         let needFast = batch.indices.filter { batch[$0].vectors[fast.column.name] == nil && !isKnown(batch[$0]) }
         if !needFast.isEmpty {
-            let vectors = try fast.embedPassages(needFast.map { batch[$0].episode.embeddedText })
+            let vectors = try await fast.embedPassages(needFast.map { batch[$0].episode.embeddedText })
             for (i, v) in zip(needFast, vectors) { batch[i].vectors[fast.column.name] = v }
         }
         var needQuality: [Int] = []
@@ -35,7 +35,7 @@ extension EmbeddingService {
             needQuality = batch.indices.filter { batch[$0].vectors[quality.column.name] == nil && !isKnown(batch[$0]) }
             if mode == .synchronous && !needQuality.isEmpty {
                 do {
-                    let vectors = try quality.embedPassages(needQuality.map { batch[$0].episode.embeddedText })
+                    let vectors = try await quality.embedPassages(needQuality.map { batch[$0].episode.embeddedText })
                     for (i, v) in zip(needQuality, vectors) { batch[i].vectors[quality.column.name] = v }
                     needQuality = []
                 } catch {
@@ -50,7 +50,7 @@ extension EmbeddingService {
         let lost = outcomes.indices.filter { outcomes[$0].created && isKnown(batch[$0]) }
         if !lost.isEmpty {
             let episodes = lost.map { outcomes[$0].episode }
-            let vectors = try fast.embedPassages(episodes.map(\.embeddedText))
+            let vectors = try await fast.embedPassages(episodes.map(\.embeddedText))
             try await store.setVectors(zip(episodes, vectors).map { EpisodeVector(of: $0, vector: $1) }, column: fast.column.name)
             for (i, v) in zip(lost, vectors) {
                 batch[i].vectors[fast.column.name] = v
@@ -70,7 +70,7 @@ extension EmbeddingService {
             let pending = needQuality.map { stored[$0] }
             background.run { [self] in
                 do {
-                    let vectors = try quality.embedPassages(pending.map(\.embeddedText))
+                    let vectors = try await quality.embedPassages(pending.map(\.embeddedText))
                     try await store.setVectors(
                         zip(pending, vectors).map { EpisodeVector(of: $0, vector: $1) },
                         column: quality.column.name)
@@ -98,9 +98,9 @@ extension EmbeddingService {
             var stale: [String] = []
             let newText = changed.embeddedText != current.embeddedText
             if newText {
-                vectors[fast.column.name] = try fast.embedPassages([changed.embeddedText])[0]
+                vectors[fast.column.name] = try await fast.embedPassages([changed.embeddedText])[0]
                 if let quality {
-                    if mode == .synchronous, let v = try? quality.embedPassages([changed.embeddedText])[0] {
+                    if mode == .synchronous, let v = try? await quality.embedPassages([changed.embeddedText])[0] {
                         vectors[quality.column.name] = v
                     } else {
                         stale.append(quality.column.name)
@@ -121,7 +121,7 @@ extension EmbeddingService {
             if mode == .background, let quality, !stale.isEmpty {
                 background.run { [self] in
                     do {
-                        let v = try quality.embedPassages([stored.embeddedText])[0]
+                        let v = try await quality.embedPassages([stored.embeddedText])[0]
                         try await store.setVectors([EpisodeVector(of: stored, vector: v)], column: quality.column.name)
                     } catch {
                         logger.warning("background quality embedding failed; left for backfill: \(error)")
@@ -149,7 +149,7 @@ extension EmbeddingService {
         while true {
             let missing = try await store.episodesMissingVector(column: column, limit: max(1, batchSize))
             if missing.isEmpty { break }
-            let vectors = try embedder.embedPassages(missing.map(\.embeddedText))
+            let vectors = try await embedder.embedPassages(missing.map(\.embeddedText))
             let stored = try await store.setVectors(
                 zip(missing, vectors).map { EpisodeVector(of: $0, vector: $1) }, column: column)
             if stored == 0 { break } // every one deleted meanwhile: the next query finds the rest

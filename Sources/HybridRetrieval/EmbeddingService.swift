@@ -31,6 +31,9 @@ public struct EmbeddingServiceConfiguration: Sendable {
     public var qualityModelDirectory: URL?
     /// The arithmetic of both models' linear layers.
     public var precision: EmbeddingPrecision = .fp32
+    /// Gather the embeddings of concurrent calls into shared forward passes (``EmbeddingBatcher``):
+    /// for servers, where many requests embed at once.
+    public var batching = false
 
     public init(
         modelsFolder: URL = ModelsFolder.default, cacheCapacity: Int = 1000, qualityMode: QualityEmbeddingMode = .synchronous,
@@ -57,18 +60,22 @@ public final class EmbeddingService: Sendable {
     public let quality: ColumnEmbedder?
     let background = BackgroundWork()
     let logger = Logger(label: "episodic.embeddings")
+    /// The engine of both models' forward passes, with ``EmbeddingServiceConfiguration/batching``.
+    public let batcher: EmbeddingBatcher?
 
     public init(store: any EpisodeStoreBackend, configuration: EmbeddingServiceConfiguration) throws {
         guard let fastColumn = store.column(role: .fast) else { throw RetrievalError.noColumn(role: "fast") }
         self.store = store
         self.configuration = configuration
+        let batcher = configuration.batching ? EmbeddingBatcher() : nil
+        self.batcher = batcher
         fast = ColumnEmbedder(
             column: fastColumn,
             model: ColumnModel(
                 column: fastColumn,
                 directory: configuration.fastModelDirectory ?? ColumnModel.directory(for: fastColumn, in: configuration.modelsFolder),
                 threads: configuration.fastThreads ?? configuration.threads, precision: configuration.precision),
-            cacheCapacity: configuration.cacheCapacity)
+            cacheCapacity: configuration.cacheCapacity, batcher: batcher)
         quality = store.column(role: .quality).map { column in
             ColumnEmbedder(
                 column: column,
@@ -76,7 +83,7 @@ public final class EmbeddingService: Sendable {
                     column: column,
                     directory: configuration.qualityModelDirectory ?? ColumnModel.directory(for: column, in: configuration.modelsFolder),
                     threads: configuration.threads, precision: configuration.precision),
-                cacheCapacity: configuration.cacheCapacity)
+                cacheCapacity: configuration.cacheCapacity, batcher: batcher)
         }
     }
 
@@ -115,7 +122,7 @@ public final class EmbeddingService: Sendable {
         }
         let missing = unknown.filter { result[$0.id] == nil && allowed?.contains($0.id) != false }
         if !missing.isEmpty {
-            let vectors = try embedder.embedPassages(missing.map(\.embeddedText))
+            let vectors = try await embedder.embedPassages(missing.map(\.embeddedText))
             try await store.setVectors(
                 zip(missing, vectors).map { EpisodeVector(of: $0, vector: $1) },
                 column: embedder.column.name)
@@ -132,6 +139,12 @@ public final class EmbeddingService: Sendable {
 
     /// Waits for background quality embeddings to finish (shutdown, tests).
     public func waitForBackgroundWork() async { await background.drain() }
+
+    /// Finishes background work and stops the batcher's engine (a closing store).
+    public func shutdown() async {
+        await background.drain()
+        batcher?.stop()
+    }
 }
 
 /// Background tasks that must be drained before shutdown.

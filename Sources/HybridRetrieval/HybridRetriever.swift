@@ -56,21 +56,30 @@ public final class HybridRetriever: Sendable {
         // Query embeddings: the quality model's in a concurrent task when the rerank needs it.
         let quality = options.useReranking ? service.quality : nil
         if options.useReranking && quality == nil { fallback = .noQualityColumn }
-        let embedQuality: @Sendable () -> Result<([Float], Double), Error>? = {
+        // With a batcher (a server) the forward passes run on its engine, one at a time: both
+        // requests go in at once, and the quality one gives up if still queued past the budget.
+        let batched = service.batcher != nil
+        let deadline = options.timeBudgetMs.map { start + UInt64(max(0, $0) * 1e6) }
+        let embedQuality: @Sendable () async -> Result<([Float], Double), Error>? = {
             guard let quality else { return nil }
             let t0 = DispatchTime.now().uptimeNanoseconds
-            return Result { (try quality.embedQuery(query), Self.ms(since: t0)) }
+            do {
+                return .success((try await quality.embedQuery(query, deadline: batched ? deadline : nil), Self.ms(since: t0)))
+            } catch {
+                return .failure(error)
+            }
         }
         var qualityTask: Task<Result<([Float], Double), Error>?, Never>?
         var qualityDone: Result<([Float], Double), Error>?
-        if quality != nil && options.concurrentQueryEmbedding { qualityTask = Task { embedQuality() } }
+        let concurrent = options.concurrentQueryEmbedding || batched
+        if quality != nil && concurrent { qualityTask = Task { await embedQuality() } }
         let fastStart = DispatchTime.now().uptimeNanoseconds
-        let fastVector = try service.fast.embedQuery(query)
+        let fastVector = try await service.fast.embedQuery(query)
         timings.fastEmbeddingMs = Self.ms(since: fastStart)
-        if quality != nil && !options.concurrentQueryEmbedding {
+        if quality != nil && !concurrent {
             // Sequential: the quality embedding after the fast one, in this task (the lexical
             // search meanwhile uses what the embedding's parallel sections leave idle).
-            qualityDone = embedQuality()
+            qualityDone = await embedQuality()
         }
 
         // Coarse: dense and lexical candidates, fused.
@@ -95,7 +104,7 @@ public final class HybridRetriever: Sendable {
             // A failure is reported as such even past the budget: it says what to fix.
             if case .success = embedded, let budgetLeft, budgetLeft <= 0 { embedded = nil }
             switch embedded {
-            case .none:
+            case .none, .some(.failure(is EmbeddingBatcher.DeadlineExceeded)):
                 fallback = .timeBudgetExceeded(stage: "query_embedding", budgetMs: options.timeBudgetMs ?? 0)
             case .some(.failure(let error)):
                 fallback = .modelUnavailable("\(error)")
@@ -120,7 +129,7 @@ public final class HybridRetriever: Sendable {
             }
             // Concurrent embeddings take as long as the slower one; sequential ones add up.
             timings.queryEmbeddingMs =
-                options.concurrentQueryEmbedding
+                concurrent
                 ? max(timings.fastEmbeddingMs, timings.qualityEmbeddingMs)
                 : timings.fastEmbeddingMs + timings.qualityEmbeddingMs
         } else {
@@ -165,7 +174,7 @@ public final class HybridRetriever: Sendable {
         guard !query.allSatisfy(\.isWhitespace) else { throw RetrievalError.emptyQuery }
         let start = DispatchTime.now().uptimeNanoseconds
         var timings = StageTimings()
-        let vector = try service.fast.embedQuery(query)
+        let vector = try await service.fast.embedQuery(query)
         timings.fastEmbeddingMs = Self.ms(since: start)
         timings.queryEmbeddingMs = timings.fastEmbeddingMs
         let searchStart = DispatchTime.now().uptimeNanoseconds

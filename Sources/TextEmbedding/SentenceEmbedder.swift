@@ -111,11 +111,15 @@ public final class SentenceEmbedder: Sendable {
 
     /// Embeds `texts`, one vector of ``dimension`` floats each, in order.
     public func embed(_ texts: [String], as purpose: EmbeddingPurpose = .passage) throws -> [[Float]] {
-        let encodings = try encode(texts, as: purpose)
-        let promptLength =
-            directory.poolingIncludesPrompt || prompt(for: purpose).isEmpty
+        embed(encodings: try encode(texts, as: purpose), promptLength: promptLength(for: purpose))
+    }
+
+    /// Leading tokens of a text embedded as `purpose` that pooling leaves out (the prompt's, for
+    /// models whose pooling excludes it; else 0): what ``embed(encodings:promptLength:)`` needs
+    /// for encodings made by ``encode(_:as:)``.
+    public func promptLength(for purpose: EmbeddingPurpose) -> Int {
+        directory.poolingIncludesPrompt || prompt(for: purpose).isEmpty
             ? 0 : max(0, tokenizer.encode(prompt(for: purpose)).ids.count - tokenizer.postProcessor.suffix.count)
-        return embed(encodings: encodings, promptLength: promptLength)
     }
 
     /// Embeds one text.

@@ -154,16 +154,16 @@ import Testing
                         let episode = result["episode"] as? [String: Any] ?? [:]
                         #expect((episode["content"] as? String)?.contains("Bob") != true)
                         guard episode["id"] as? String == "m" else { continue }
-                        let fast = try f.memory.service.fast.embedQuery(query)
+                        let fast = try await f.memory.service.fast.embedQuery(query)
                         let stored = try await f.memory.vectors(agentID: "p", id: "m")
-                        let expectedFast = try f.memory.service.fast.embedPassages([newText])[0]
+                        let expectedFast = try await f.memory.service.fast.embedPassages([newText])[0]
                         #expect(zip(stored["vector_fastembed"] ?? [], expectedFast).allSatisfy { abs($0 - $1) < 1e-5 })
                         let dense = try #require(result["dense_score"] as? Double)
                         #expect(abs(dense - Double(zip(expectedFast, fast).map(*).reduce(0, +))) < 1e-4)
                         let quality = try #require(f.memory.service.quality)
-                        let expectedQuality = try quality.embedPassages([newText])[0]
+                        let expectedQuality = try await quality.embedPassages([newText])[0]
                         let rerank = try #require(result["rerank_score"] as? Double)
-                        let q = try quality.embedQuery(query)
+                        let q = try await quality.embedQuery(query)
                         #expect(abs(rerank - Double(zip(expectedQuality, q).map(*).reduce(0, +))) < 1e-4)
                     }
                 }

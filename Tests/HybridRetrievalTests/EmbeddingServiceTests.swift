@@ -83,7 +83,7 @@ import VectorSearch
         // A model whose output does not fit its column is refused with both dimensions named.
         let wrong = try RetrievalFixture.service(f.store, fastDirectory: Fixtures.tinyBert)
         do {
-            _ = try wrong.fast.embedQuery("hello")
+            _ = try await wrong.fast.embedQuery("hello")
             Issue.record("a 1024-dim model was accepted for a 384-dim column")
         } catch let RetrievalError.modelUnavailable(column, reason) {
             #expect(column == "vector_fastembed")

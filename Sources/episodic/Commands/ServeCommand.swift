@@ -30,8 +30,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port (0: any free port).")
     var port = 8080
 
-    @Option(help: "Threads per model.")
-    var threads = 1
+    @Option(help: "Threads per model (default: 1, or every core with --batching).")
+    var threads: Int?
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Gather concurrent requests' embeddings into shared forward passes, run one at a time on every core.")
+    var batching = true
 
     @Option(help: "Quality vectors of added episodes: sync, background or defer.")
     var quality = QualityOption.sync
@@ -80,7 +85,8 @@ struct ServeCommand: AsyncParsableCommand {
             let existed = try await StoreLocation(store.location).exists()
             let memory = try await store.open(create: true) {
                 $0.qualityMode = quality.mode
-                $0.threads = threads
+                $0.batching = batching
+                $0.threads = threads ?? (batching ? ProcessInfo.processInfo.activeProcessorCount : 1)
             }
             if !existed { printError("created \(memory.location)") }
             // A server pays for the vector indexes (and, asked, the models) before listening.

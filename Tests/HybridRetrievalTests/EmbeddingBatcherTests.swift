@@ -1,0 +1,106 @@
+import Dispatch
+import EpisodeStore
+import Foundation
+import TestSupport
+import Testing
+import TextEmbedding
+
+@testable import HybridRetrieval
+
+/// The batching engine with the real all-MiniLM-L6-v2: concurrent requests share forward passes
+/// and get the vectors they would have got alone; a queued request gives up at its deadline.
+@Suite struct EmbeddingBatcherTests {
+    static let model = Result { try SentenceEmbedder(directory: Fixtures.miniLM) }
+
+    static let texts = (0..<48).map { i in
+        "Episode \(i): the agent \(["booked", "cancelled", "moved", "paid"][i % 4]) item \(i * 7) for user \(i % 5)"
+            + String(repeating: " and more detail", count: i % 6)
+    }
+
+    @Test func concurrentRequestsShareForwardPassesAndGetTheirOwnVectors() async throws {
+        let model = try Self.model.get()
+        let batcher = EmbeddingBatcher()
+        defer { batcher.stop() }
+        let alone = try Self.texts.map { try model.embed($0) }
+        let results = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
+            for (i, text) in Self.texts.enumerated() {
+                group.addTask { (i, try await batcher.embed([text], as: .passage, with: model)[0]) }
+            }
+            var out: [Int: [Float]] = [:]
+            for try await (i, v) in group { out[i] = v }
+            return out
+        }
+        #expect(results.count == Self.texts.count)
+        for (i, vector) in results {
+            // Another batch packs other rows beside this one: the same vector up to float rounding.
+            #expect(cosine(vector, alone[i]) >= 0.99999, "text \(i): cosine \(cosine(vector, alone[i]))")
+        }
+        let statistics = batcher.currentStatistics
+        #expect(statistics.requests == Self.texts.count)
+        #expect(statistics.passes < Self.texts.count, "no two requests shared a pass: \(statistics)")
+        #expect(statistics.largestPass > 1)
+    }
+
+    @Test func aRequestWithSeveralTextsGetsThemInOrder() async throws {
+        let model = try Self.model.get()
+        let batcher = EmbeddingBatcher()
+        defer { batcher.stop() }
+        let texts = Array(Self.texts.prefix(7))
+        let vectors = try await batcher.embed(texts, as: .passage, with: model)
+        #expect(vectors.count == 7)
+        for (text, vector) in zip(texts, vectors) { #expect(cosine(vector, try model.embed(text)) >= 0.99999) }
+        #expect(try await batcher.embed([], as: .query, with: model).isEmpty)
+    }
+
+    @Test func aQueuedRequestGivesUpAtItsDeadlineAndOthersStillFinish() async throws {
+        let model = try Self.model.get()
+        // One token per pass: every request runs alone, so a queue forms behind the long ones.
+        let batcher = EmbeddingBatcher(maxTokensPerPass: 1)
+        defer { batcher.stop() }
+        let long = String(repeating: "a long episode text about flights and hotels ", count: 40)
+        let busy = (0..<6).map { _ in Task { try await batcher.embed([long], as: .passage, with: model) } }
+        try await Task.sleep(nanoseconds: 2_000_000)
+        let deadline = DispatchTime.now().uptimeNanoseconds + 1_000_000 // 1 ms
+        await #expect(throws: EmbeddingBatcher.DeadlineExceeded.self) {
+            _ = try await batcher.embed(["where is my hotel?"], as: .query, with: model, deadline: deadline)
+        }
+        // Already past: refused at once.
+        await #expect(throws: EmbeddingBatcher.DeadlineExceeded.self) {
+            _ = try await batcher.embed(["x"], as: .query, with: model, deadline: DispatchTime.now().uptimeNanoseconds)
+        }
+        for task in busy { #expect(try await task.value.count == 1) }
+        #expect(batcher.currentStatistics.expired == 2)
+        // Without a deadline a request waits its turn.
+        #expect(try await batcher.embed(["after the queue"], as: .query, with: model).count == 1)
+    }
+
+    @Test func aBatchedServiceRetrievesAndFallsBackPastItsBudget() async throws {
+        let directory = try TemporaryDirectory("episodic-batcher")
+        defer { directory.remove() }
+        let store = try SQLiteEpisodeStore(
+            path: directory.path("m.sqlite"),
+            configuration: .init(columns: [RetrievalFixture.fastColumn, RetrievalFixture.qualityColumn], createIfMissing: true))
+        var configuration = EmbeddingServiceConfiguration(fastModelDirectory: Fixtures.miniLM, qualityModelDirectory: Fixtures.tinyBert)
+        configuration.batching = true
+        let service = try EmbeddingService(store: store, configuration: configuration)
+        #expect(service.batcher != nil)
+        try await service.add(
+            RetrievalFixture.episodes.enumerated().map { NewEpisode(Episode(id: "e\($0.offset)", agentID: "a", content: $0.element)) })
+        let retriever = HybridRetriever(service: service)
+        let answer = try await retriever.retrieve(agentID: "a", query: "flight to Lisbon", options: .init(limit: 3))
+        #expect(answer.fallbackReason == nil)
+        #expect(answer.results.first?.episode.id == "e0")
+        #expect(answer.results.allSatisfy { $0.stage == .reranked })
+
+        // A budget already spent when the quality embedding is queued: the coarse ranking, tagged.
+        var hurried = RetrievalOptions(limit: 3, timeBudgetMs: 0)
+        hurried.useReranking = true
+        let fallback = try await retriever.retrieve(agentID: "a", query: "flight to Lisbon", options: hurried)
+        #expect(fallback.results.count == 3)
+        if case .timeBudgetExceeded = fallback.fallbackReason {} else {
+            Issue.record("expected a time-budget fallback, got \(String(describing: fallback.fallbackReason))")
+        }
+        #expect(fallback.results.allSatisfy { $0.stage == .coarseFallback })
+        await service.shutdown()
+    }
+}
