@@ -105,8 +105,17 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
                     progress.update(start + batch.count)
                 }
                 if let bulk {
-                    let seconds = try await bulk.buildVectorIndexes(maintenanceWorkMemMB: 4096)
-                    printError(String(format: "built the HNSW indexes in %.0f s", seconds))
+                    // Only the indexes a query reads: agents within exact_scan_limit are scanned
+                    // exactly, and the quality column is searched only for agents small enough for
+                    // its top-K to join the candidates (larger ones rerank their candidates' vectors).
+                    let perAgent = episodes / max(1, agents)
+                    let exactLimit = bulk.postgres.exactScanLimit
+                    var needed = Set<String>()
+                    if perAgent > exactLimit { needed.insert(VectorColumn.defaultFastName) }
+                    if perAgent > exactLimit && perAgent <= RetrievalOptions().qualityScanLimit { needed.insert(VectorColumn.defaultQualityName) }
+                    let seconds = try await bulk.buildVectorIndexes(maintenanceWorkMemMB: 4096, only: needed)
+                    printError(
+                        String(format: "built the HNSW indexes of [%@] in %.0f s", needed.sorted().joined(separator: ", "), seconds))
                 }
                 progress.finish()
             }

@@ -19,12 +19,13 @@ extension PostgresEpisodeStore {
         }
     }
 
-    /// Builds the HNSW index of every vector column that lacks one, in one pass over the table
-    /// (far faster than the inserts would have built it). Returns the seconds it took.
+    /// Builds the HNSW index of every vector column that lacks one (or of `only` those columns), in
+    /// one pass over the table each (far faster than the inserts would have built it). Returns the
+    /// seconds it took.
     @discardableResult
-    public func buildVectorIndexes(maintenanceWorkMemMB: Int = 1024) async throws -> Double {
+    public func buildVectorIndexes(maintenanceWorkMemMB: Int = 1024, only names: Set<String>? = nil) async throws -> Double {
         let start = Date()
-        for column in columns {
+        for column in columns where names?.contains(column.name) ?? true {
             let quoted = try PostgresIdentifier.quoted(column.name)
             let index = try Self.indexName(of: column.name)
             let operators = castType(column.name) == "halfvec" ? "halfvec_ip_ops" : "vector_ip_ops"

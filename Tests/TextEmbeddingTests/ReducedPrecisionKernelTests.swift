@@ -43,34 +43,28 @@ import Testing
         }
     }
 
-    func int8Product(_ p: Problem, kernel: Int8Kernel) -> [Float] {
-        let matrix = QuantizedMatrix(linearWeight: p.w, out: p.n, in: p.k)
+    /// y = x · Wᵀ + b by `multiply` (one of the matrices' `multiply`), on two threads.
+    func product(
+        _ p: Problem,
+        _ multiply: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, WorkerPool) -> Void
+    ) -> [Float] {
         var y = [Float](repeating: .nan, count: p.m * p.n)
         p.x.withUnsafeBufferPointer { x in
             p.bias.withUnsafeBufferPointer { b in
-                y.withUnsafeMutableBufferPointer { out in
-                    matrix.multiply(
-                        x.baseAddress!, rows: p.m, bias: b.baseAddress, into: out.baseAddress!, pool: WorkerPool(extraThreads: 1),
-                        kernel: kernel)
-                }
+                y.withUnsafeMutableBufferPointer { out in multiply(x.baseAddress!, b.baseAddress!, out.baseAddress!, WorkerPool(extraThreads: 1)) }
             }
         }
         return y
     }
 
+    func int8Product(_ p: Problem, kernel: Int8Kernel) -> [Float] {
+        let matrix = QuantizedMatrix(linearWeight: p.w, out: p.n, in: p.k)
+        return product(p) { matrix.multiply($0, rows: p.m, bias: $1, into: $2, pool: $3, kernel: kernel) }
+    }
+
     func bf16Product(_ p: Problem, kernel: BFloat16Kernel) -> [Float] {
         let matrix = BFloat16Matrix(linearWeight: p.w, out: p.n, in: p.k)
-        var y = [Float](repeating: .nan, count: p.m * p.n)
-        p.x.withUnsafeBufferPointer { x in
-            p.bias.withUnsafeBufferPointer { b in
-                y.withUnsafeMutableBufferPointer { out in
-                    matrix.multiply(
-                        x.baseAddress!, rows: p.m, bias: b.baseAddress, into: out.baseAddress!, pool: WorkerPool(extraThreads: 1),
-                        kernel: kernel)
-                }
-            }
-        }
-        return y
+        return product(p) { matrix.multiply($0, rows: p.m, bias: $1, into: $2, pool: $3, kernel: kernel) }
     }
 
     @Test(arguments: shapes.indices)
