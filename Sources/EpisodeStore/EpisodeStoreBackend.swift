@@ -147,6 +147,10 @@ public protocol EpisodeStoreBackend: AnyObject, Sendable {
     func setVectors(_ vectors: [EpisodeVector], column: String) async throws -> Int
     /// The stored vectors of some episodes of one agent in `column`, by episode id.
     func vectors(column: String, agentID: String, episodeIDs: [String]) async throws -> [String: [Float]]
+    /// The inner products of `vector` with the stored `column` vectors of some episodes of one
+    /// agent, by episode id (episodes without a vector are absent): a stage's score of candidates
+    /// that another stage found.
+    func scores(of vector: [Float], column: String, agentID: String, episodeIDs: [String]) async throws -> [String: Float]
     /// Episodes (oldest first) without a vector in `column`, at most `limit`.
     func episodesMissingVector(column: String, limit: Int) async throws -> [Episode]
     /// Vectors stored in `column` for `agentID` (nil: all agents).
@@ -203,6 +207,12 @@ public protocol EpisodeStoreBackend: AnyObject, Sendable {
 }
 
 extension EpisodeStoreBackend {
+    /// From the stored vectors: right for a store that holds them in memory (SQLite's index).
+    public func scores(of vector: [Float], column: String, agentID: String, episodeIDs: [String]) async throws -> [String: Float] {
+        do { try self.column(named: column).validate(vector) } catch let error as VectorError { throw StoreError.vector(error) }
+        return try await vectors(column: column, agentID: agentID, episodeIDs: episodeIDs).mapValues { VectorKernels.dot($0, vector) }
+    }
+
     /// Counts: right for a store whose counts are cheap (SQLite's come from its in-memory index).
     public func isSmallForExactScan(column: String, agentID: String, limit: Int) async throws -> Bool {
         try await vectorCount(column: column, agentID: agentID) <= limit

@@ -16,6 +16,13 @@ public enum EvaluationMode: String, Sendable, CaseIterable {
     case hybrid
 }
 
+/// What an ingested document is embedded and indexed with besides its own text (`--context`).
+public enum EpisodeContext: String, Sendable, CaseIterable {
+    case none
+    /// The previous document of the same agent, then the document (as the episode's summary).
+    case previousTurn = "previous-turn"
+}
+
 /// Metrics and stage latencies of one mode over a dataset.
 public struct EvaluationReport: Sendable {
     public var mode: EvaluationMode
@@ -52,8 +59,15 @@ public struct Evaluator: Sendable {
     /// whose fast column no model fills) and no quality vector.
     public static func ingest(
         _ dataset: BEIRDataset, into memory: EpisodicMemory, batchSize: Int = 64, placeholderFastVector: [Float]? = nil,
-        progress: (Int, Int) -> Void = { _, _ in }
+        context: EpisodeContext = .none, progress: (Int, Int) -> Void = { _, _ in }
     ) async throws {
+        // Each document's predecessor in its agent's memory (corpus order is conversation order).
+        var previous: [String: String] = [:]
+        var last: [String: String] = [:]
+        for document in dataset.documents {
+            if let text = last[document.agent] { previous[document.id] = text }
+            last[document.agent] = document.text
+        }
         var missing: [BEIRDataset.Document] = []
         for (agent, documents) in Dictionary(grouping: dataset.documents, by: \.agent) {
             let present = try await memory.existingIDs(agentID: agent, among: documents.map(\.id))
@@ -62,7 +76,12 @@ public struct Evaluator: Sendable {
         var done = 0
         for start in stride(from: 0, to: missing.count, by: batchSize) {
             let batch = missing[start..<min(missing.count, start + batchSize)]
-            let episodes = batch.map { Episode(id: $0.id, agentID: $0.agent, content: $0.text) }
+            let episodes = batch.map { document -> Episode in
+                var episode = Episode(id: document.id, agentID: document.agent, content: document.text)
+                // The text that is embedded and indexed besides the content: the previous turn.
+                if context == .previousTurn, let before = previous[document.id] { episode.summary = before + "\n" + document.text }
+                return episode
+            }
             if let placeholderFastVector, let fast = memory.column(role: .fast) {
                 try await memory.add(episodes.map { NewEpisode($0, vectors: [fast.name: placeholderFastVector]) }, quality: .deferred)
             } else {

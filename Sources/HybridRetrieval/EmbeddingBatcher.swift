@@ -57,6 +57,8 @@ public final class EmbeddingBatcher: @unchecked Sendable {
         public var expired = 0
         /// The most requests one pass served.
         public var largestPass = 0
+        /// Requests waiting now.
+        public var queued = 0
     }
 
     /// Starts the engine thread; it holds the batcher until ``stop()``.
@@ -78,7 +80,9 @@ public final class EmbeddingBatcher: @unchecked Sendable {
     public var currentStatistics: Statistics {
         condition.lock()
         defer { condition.unlock() }
-        return statistics
+        var snapshot = statistics
+        snapshot.queued = queue.count
+        return snapshot
     }
 
     /// The vectors of `texts` embedded as `purpose` by `embedder`, in one of the engine's forward

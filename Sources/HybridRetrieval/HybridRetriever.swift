@@ -139,6 +139,16 @@ public final class HybridRetriever: Sendable {
         if !reranked {
             for i in candidates.indices { candidates[i].qualityRank = nil; candidates[i].qualityScore = nil }
         }
+        if options.fusion == .scores {
+            // Score fusion compares every candidate on every stage: the fast-vector score of the
+            // candidates the dense top-K did not hold (found by BM25 or the quality scan) is
+            // computed, not counted as the worst.
+            let unscored = candidates.filter { $0.denseScore == nil }.map(\.id)
+            if !unscored.isEmpty {
+                let scores = try await store.scores(of: fastVector, column: service.fast.column.name, agentID: agentID, episodeIDs: unscored)
+                for i in candidates.indices where candidates[i].denseScore == nil { candidates[i].denseScore = scores[candidates[i].id] }
+            }
+        }
         var ordered = Self.order(candidates, reranked: reranked, options: options)
         var decays: [String: Double] = [:]
         if let halfLife = options.recencyHalfLife {
@@ -198,8 +208,8 @@ public final class HybridRetriever: Sendable {
     }
 
     /// The final order of the candidates. Score fusion without the quality stage (coarse mode, a
-    /// fallback) weighs the fast and lexical stages alike, whatever the final weights: the fast model
-    /// is then the only dense evidence there is.
+    /// fallback) gives the fast model the larger of the dense weights: it is then the only dense
+    /// evidence there is, and stands in for the quality model.
     static func order(_ candidates: [FusionCandidate], reranked: Bool, options: RetrievalOptions)
         -> [(candidate: FusionCandidate, score: Double, reranked: Bool)]
     {
@@ -208,7 +218,7 @@ public final class HybridRetriever: Sendable {
             return RankFusion.final(candidates, k: options.fusionK, weights: options.effectiveWeights)
         case .scores:
             let weights = options.effectiveWeights
-            let used = reranked ? weights : RankFusion.Weights(dense: 1, lexical: weights.lexical > 0 ? 1 : 0, quality: 0)
+            let used = reranked ? weights : RankFusion.Weights(dense: max(weights.dense, weights.quality), lexical: weights.lexical, quality: 0)
             return ScoreFusion.fuse(candidates, weights: used, normalization: options.normalization, weighting: options.weighting)
         }
     }

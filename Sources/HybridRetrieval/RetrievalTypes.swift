@@ -116,7 +116,7 @@ public struct RetrievalOptions: Sendable, Equatable {
     /// How the final order combines the stages: normalised scores (the default) or ranks.
     public var fusion = FusionMethod.scores
     /// How ``FusionMethod/scores`` normalises each stage's scores per query.
-    public var normalization = ScoreNormalization.minMax
+    public var normalization = ScoreNormalization.zScore
     /// Whether ``FusionMethod/scores`` scales each stage's weight per query by its confidence.
     public var weighting = FusionWeighting.fixed
     /// Reciprocal-rank fusion constant of ``FusionMethod/rrf`` and of the coarse candidates' order.

@@ -56,6 +56,26 @@ extension PostgresEpisodeStore {
         return found
     }
 
+    /// pgvector computes the inner products: only ids and scores cross the wire.
+    public func scores(of vector: [Float], column name: String, agentID: String, episodeIDs: [String]) async throws -> [String: Float] {
+        let column = try column(named: name)
+        do { try column.validate(vector) } catch { throw StoreError.vector(error) }
+        guard !episodeIDs.isEmpty else { return [:] }
+        let quoted = try PostgresIdentifier.quoted(column.name)
+        let cast = castType(column.name)
+        var binds = PostgresBindings()
+        try binds.append(agentID)
+        try binds.append(episodeIDs)
+        try binds.append(Self.literal(vector))
+        let query = PostgresQuery(
+            unsafeSQL: """
+                SELECT id, \(quoted) <#> $3::\(cast) FROM \(schema).episodes
+                WHERE agent_id = $1 AND id = ANY($2::text[]) AND \(quoted) IS NOT NULL
+                """, binds: binds)
+        let rows = try await read { connection in try await connection.query(query, logger: self.logger).collect() }
+        return Dictionary(try rows.map(Self.idAndScore), uniquingKeysWith: { a, _ in a })
+    }
+
     public func episodesMissingVector(column name: String, limit: Int) async throws -> [Episode] {
         let column = try writableColumn(named: name)
         let quoted = try PostgresIdentifier.quoted(column.name)

@@ -59,7 +59,8 @@ import TextEmbedding
         defer { batcher.stop() }
         let long = String(repeating: "a long episode text about flights and hotels ", count: 40)
         let busy = (0..<6).map { _ in Task { try await batcher.embed([long], as: .passage, with: model) } }
-        try await Task.sleep(nanoseconds: 2_000_000)
+        // Until a queue has formed behind the pass that runs.
+        while batcher.currentStatistics.queued < 3 { try await Task.sleep(nanoseconds: 200_000) }
         let deadline = DispatchTime.now().uptimeNanoseconds + 1_000_000 // 1 ms
         await #expect(throws: EmbeddingBatcher.DeadlineExceeded.self) {
             _ = try await batcher.embed(["where is my hotel?"], as: .query, with: model, deadline: deadline)

@@ -83,16 +83,18 @@ import VectorSearch
         let lexicalHits = try await f.store.lexicalSearch(query: query, topK: 8, agentID: "agent")
         // The union: fast top 8, lexical top 8, quality top 8 (a small agent's exact quality scan).
         let pool = Set(top(dense, 8) + lexicalHits.map(\.episodeID) + top(quality, 8))
-        func minMax(_ scores: [String: Double]) -> [String: Double] {
-            let lo = scores.values.min()!, hi = scores.values.max()!
-            return scores.mapValues { ($0 - lo) / (hi - lo) }
+        func zScores(_ scores: [String: Double]) -> [String: Double] {
+            let mean = scores.values.reduce(0, +) / Double(scores.count)
+            let sigma = (scores.values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(scores.count)).squareRoot()
+            return scores.mapValues { ($0 - mean) / sigma }
         }
-        // Default weights: the three stages alike; the fast stage normalised over its own top 8.
-        let lexical = minMax(Dictionary(uniqueKeysWithValues: lexicalHits.map { ($0.episodeID, $0.score) }))
-        let fastTop = Set(top(dense, 8))
-        let d = minMax(dense.filter { fastTop.contains($0.key) })
-        let q = minMax(quality.filter { pool.contains($0.key) })
-        let fused = Dictionary(uniqueKeysWithValues: pool.map { ($0, (d[$0] ?? 0) + (lexical[$0] ?? 0) + q[$0]!) })
+        // Default: z-scores over the pool, every candidate scored by every stage (BM25 0 where it
+        // did not return one), weights 0.75 · fast + 0.5 · BM25 + 1 · quality.
+        let bm25 = Dictionary(uniqueKeysWithValues: lexicalHits.map { ($0.episodeID, $0.score) })
+        let lexical = zScores(Dictionary(uniqueKeysWithValues: pool.map { ($0, bm25[$0] ?? 0) }))
+        let d = zScores(dense.filter { pool.contains($0.key) })
+        let q = zScores(quality.filter { pool.contains($0.key) })
+        let fused = Dictionary(uniqueKeysWithValues: pool.map { ($0, 0.75 * d[$0]! + 0.5 * lexical[$0]! + q[$0]!) })
         let expected = top(fused, pool.count)
         #expect(response.results.map(\.episode.id) == expected)
         #expect(response.results.allSatisfy { $0.stage == .reranked && $0.rerankScore != nil && $0.episode.agentID == "agent" })

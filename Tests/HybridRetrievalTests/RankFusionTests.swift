@@ -63,17 +63,28 @@ import VectorSearch
         #expect(outlier["x"] == 1 && outlier.values.allSatisfy { (0...1).contains($0) })
     }
 
+    @Test func zScoresAreStandardDeviationsAboveTheMean() {
+        // 1, 2, 3, 6: μ = 3, σ = √(14/4) = √3.5.
+        let z = ScoreFusion.normalized(["a": 1, "b": 2, "c": 3, "d": 6], .zScore)
+        let sigma = 3.5.squareRoot()
+        #expect(abs(z["a"]! + 2 / sigma) < 1e-12 && abs(z["c"]!) < 1e-12 && abs(z["d"]! - 3 / sigma) < 1e-12)
+        // Equal scores tell nothing apart: 0 each (a stage with no say in this query).
+        #expect(ScoreFusion.normalized(["a": 4, "b": 4], .zScore) == ["a": 0, "b": 0])
+        #expect(ScoreFusion.normalized([:], .zScore).isEmpty)
+    }
+
     @Test func fusedScoresAreTheWeightedSumOfNormalisedScores() {
         var a = FusionCandidate(id: "a"), b = FusionCandidate(id: "b"), c = FusionCandidate(id: "c"), d = FusionCandidate(id: "d")
         a.denseScore = 0.9; a.qualityScore = 0.5
         b.denseScore = 0.5; b.lexicalScore = 10; b.qualityScore = 0.7
         c.lexicalScore = 2; c.qualityScore = 0.3
         d.denseScore = 0.7 // not scored by the quality stage
-        // lexical min–max: b 1, c 0; quality: a 0.5, b 1, c 0; dense: a 1, b 0, d 0.5.
+        // min–max. lexical (a and d matched nothing: 0): b 1, c 0.2, a 0, d 0; quality: a 0.5,
+        // b 1, c 0; dense: a 1, b 0, d 0.5, and c (no fast vector) the stage's lowest, 0.
         let fused = ScoreFusion.fuse([a, b, c, d], weights: .init(dense: 0, lexical: 1, quality: 1), normalization: .minMax)
         #expect(fused.map(\.candidate.id) == ["b", "a", "c", "d"])
         #expect(fused.map(\.reranked) == [true, true, true, false])
-        #expect(abs(fused[0].score - 2) < 1e-9 && abs(fused[1].score - 0.5) < 1e-6 && fused[2].score == 0)
+        #expect(abs(fused[0].score - 2) < 1e-9 && abs(fused[1].score - 0.5) < 1e-6 && abs(fused[2].score - 0.2) < 1e-9)
         // The fast stage weighed in: a gains 0.5, d (unreranked) stays last whatever its score.
         let withDense = ScoreFusion.fuse([a, b, c, d], weights: .init(dense: 0.5, lexical: 1, quality: 1), normalization: .minMax)
         #expect(abs(withDense.first { $0.candidate.id == "a" }!.score - 1) < 1e-6)
@@ -81,6 +92,28 @@ import VectorSearch
         // A lexical decisive hit beats a slightly better quality score.
         let lexicalWins = ScoreFusion.fuse([b, a], weights: .init(dense: 0, lexical: 1, quality: 1), normalization: .minMax)
         #expect(lexicalWins.first?.candidate.id == "b")
+    }
+
+    @Test func zScoreFusionByHand() {
+        // Three candidates, every stage scored. lexical 0, 0, 9 (μ 3, σ √18); quality 0.6, 0.5,
+        // 0.4 (μ 0.5, σ √(0.02/3)); dense 0.2, 0.4, 0.3 (μ 0.3, σ √(0.02/3)).
+        var cs = ["a", "b", "c"].map { FusionCandidate(id: $0) }
+        cs[2].lexicalScore = 9
+        for (i, q) in [0.6, 0.5, 0.4].enumerated() { cs[i].qualityScore = Float(q) }
+        for (i, d) in [0.2, 0.4, 0.3].enumerated() { cs[i].denseScore = Float(d) }
+        let fused = ScoreFusion.fuse(cs, weights: .init(dense: 0.75, lexical: 0.5, quality: 1), normalization: .zScore)
+        let l = 18.0.squareRoot(), s = (0.02 / 3).squareRoot()
+        let expected: [String: Double] = [
+            "a": 0.75 * (-0.1 / s) + 0.5 * (-3 / l) + 1 * (0.1 / s),
+            "b": 0.75 * (0.1 / s) + 0.5 * (-3 / l) + 1 * 0,
+            "c": 0.75 * 0 + 0.5 * (6 / l) + 1 * (-0.1 / s),
+        ]
+        for entry in fused { #expect(abs(entry.score - expected[entry.candidate.id]!) < 1e-5, "\(entry.candidate.id)") }
+        // b (fast and quality both fair) first; the lone lexical hit c, 1.22 σ below on quality, last.
+        #expect(fused.map(\.candidate.id) == ["b", "a", "c"])
+        // The default weights are these.
+        #expect(RankFusion.Weights.scoresDefault == .init(dense: 0.75, lexical: 0.5, quality: 1))
+        #expect(RetrievalOptions().normalization == .zScore)
     }
 
     @Test func confidenceWeightingScalesEachStageByItsBestHitsZScore() {

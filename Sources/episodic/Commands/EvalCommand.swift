@@ -53,13 +53,16 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Quality model (catalog name).")
     var qualityModel = ModelCatalog.offlineQuality.id
 
+    @Option(help: "Ingest each document with context: none, or previous-turn (the agent's previous document, embedded and indexed with it as its summary).")
+    var context = EpisodeContext.none.rawValue
+
     @Option(help: "Queries: all, or one half by a hash of their id — tune (to choose parameters on) or test (to report on).")
     var split = "all"
 
     @Option(help: "Final fusion of the hybrid pipeline: scores (normalised scores, the default) or rrf (ranks).")
     var fusion = RetrievalOptions().fusion.rawValue
 
-    @Option(help: "Score normalisation of --fusion scores: min_max or dbsf.")
+    @Option(help: "Score normalisation of --fusion scores: z_score (the default), min_max or dbsf.")
     var normalization = RetrievalOptions().normalization.rawValue
 
     @Option(help: "Stage weights of --fusion scores: fixed, or confidence (scaled per query by the z-score of each stage's best hit).")
@@ -98,7 +101,7 @@ struct EvalCommand: AsyncParsableCommand {
             var options = RetrievalOptions(limit: 100, timeBudgetMs: nil)
             guard let fusion = FusionMethod(rawValue: fusion), let normalization = ScoreNormalization(rawValue: normalization) else {
                 throw Failure(
-                    message: "unknown --fusion \(fusion) or --normalization \(normalization); use scores|rrf and min_max|dbsf",
+                    message: "unknown --fusion \(fusion) or --normalization \(normalization); use scores|rrf and z_score|min_max|dbsf",
                     status: ExitStatus.dataError)
             }
             options.fusion = fusion
@@ -133,10 +136,14 @@ struct EvalCommand: AsyncParsableCommand {
             // Vectors of every precision are comparable, but the evaluation of a precision needs the
             // documents embedded in it too: each precision but fp32 gets a store of its own.
             let precision = store.effectivePrecision.resolved
+            guard let context = EpisodeContext(rawValue: context) else {
+                throw Failure(message: "unknown --context \(self.context); use none or previous-turn", status: ExitStatus.dataError)
+            }
+            let suffix = (precision == .fp32 ? "" : "-" + precision.rawValue) + (context == .none ? "" : "-" + context.rawValue)
             let name =
                 lexicalOnly
-                ? "\(full.name)-lexical"
-                : "\(full.name)-\(fast.directoryName)-\(quality.directoryName)\(precision == .fp32 ? "" : "-" + precision.rawValue)"
+                ? "\(full.name)-lexical\(context == .none ? "" : "-" + context.rawValue)"
+                : "\(full.name)-\(fast.directoryName)-\(quality.directoryName)\(suffix)"
             let path = store.db ?? work.appendingPathComponent("\(name).sqlite").path
             var configuration = EpisodicMemory.Configuration()
             configuration.fastModel = fast.id
@@ -151,7 +158,7 @@ struct EvalCommand: AsyncParsableCommand {
             let ingest = ProgressReporter("ingested", total: nil)
             let placeholder =
                 memory.column(role: .fast)?.modelID == Self.placeholderColumn.modelID ? [Float](repeating: 0.125, count: 8) : nil
-            try await Evaluator.ingest(full, into: memory, placeholderFastVector: placeholder) { done, total in
+            try await Evaluator.ingest(full, into: memory, placeholderFastVector: placeholder, context: context) { done, total in
                 ingest.update(done, note: "of \(total) documents")
             }
             ingest.finish()
