@@ -12,20 +12,12 @@ public struct StoreOptions: ParsableArguments {
             valueName: "location"))
     public var db: String?
 
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "The models' arithmetic: fp32, bf16, int8, or auto (bf16 where the CPU has AVX512_BF16, else fp32; default: $EPISODIC_PRECISION or auto).",
-            valueName: "precision"))
-    public var precision: EmbeddingPrecision?
+    @OptionGroup public var compute: PrecisionOptions
 
     public init() {}
 
     /// `--precision`, else `$EPISODIC_PRECISION`, else the library's default.
-    public var effectivePrecision: EmbeddingPrecision {
-        precision ?? ProcessInfo.processInfo.environment["EPISODIC_PRECISION"].flatMap(EmbeddingPrecision.init(rawValue:))
-            ?? EpisodicMemory.Configuration().precision
-    }
+    public var effectivePrecision: EmbeddingPrecision { compute.effectivePrecision }
 
     /// The location given, or the default.
     public var location: String { db ?? StoreLocation.defaultText }
@@ -42,5 +34,25 @@ public struct StoreOptions: ParsableArguments {
         configuration.precision = effectivePrecision
         configure(&configuration)
         return try await EpisodicMemory.open(location, configuration: configuration)
+    }
+}
+
+/// `--precision`: the arithmetic of the models' linear layers. Part of ``StoreOptions`` (so that it
+/// is accepted before or after the subcommand); commands that embed without a store declare this
+/// group alone.
+public struct PrecisionOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The models' arithmetic: fp32, bf16, int8, or auto (default: $EPISODIC_PRECISION or the library's default).",
+            valueName: "precision"))
+    public var precision: EmbeddingPrecision?
+
+    public init() {}
+
+    /// `--precision`, else `$EPISODIC_PRECISION`, else the library's default.
+    public var effectivePrecision: EmbeddingPrecision {
+        precision ?? ProcessInfo.processInfo.environment["EPISODIC_PRECISION"].flatMap(EmbeddingPrecision.init(rawValue:))
+            ?? EpisodicMemory.Configuration().precision
     }
 }

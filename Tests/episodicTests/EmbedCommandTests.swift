@@ -39,6 +39,11 @@ import Testing
         let portable = try CLIRunner.run(["embed", "--precision", "int8"], stdin: input, environment: ["EPISODIC_CPU_FEATURES": "none"])
         for run in [fastest, avx2, portable] { #expect(run.status == 0, "\(run.stderr)") }
         #expect(fastest.stdout.split(separator: "\n").count == 2)
+        // The option takes effect, before or after the subcommand: int8 is not fp32.
+        let fp32 = try CLIRunner.run(["embed", "--precision", "fp32"], stdin: input)
+        let before = try CLIRunner.run(["--precision", "int8", "embed"], stdin: input)
+        #expect(fp32.status == 0 && fp32.stdout != fastest.stdout)
+        #expect(before.stdout == fastest.stdout)
         #expect(avx2.stdout == fastest.stdout)
         #expect(portable.stdout == fastest.stdout)
 

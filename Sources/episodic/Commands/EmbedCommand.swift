@@ -28,13 +28,12 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(help: "Threads for matrix products and attention.")
     var threads = 1
 
-    @Option(help: "Linear layers in fp32, int8, or auto (int8 where the CPU has an int8 vector kernel).")
-    var precision: EmbeddingPrecision = .fp32
+    @OptionGroup var compute: PrecisionOptions
 
     func run() async throws {
         try await reportingFailures {
             let lines = try Self.readRequests(from: FileHandle.standardInput.readDataToEndOfFile())
-            let embedder = try SentenceEmbedder(directory: Self.modelDirectory(model), options: .init(threads: threads, precision: precision))
+            let embedder = try SentenceEmbedder(directory: Self.modelDirectory(model), options: .init(threads: threads, precision: compute.effectivePrecision))
             let out = FileHandle.standardOutput
             var start = 0
             while start < lines.count {
