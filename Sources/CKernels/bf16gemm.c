@@ -14,13 +14,14 @@ long ek_bf16_padded_k(long k) { return (k + 1) / 2 * 2; }
 long ek_bf16_tiles(long n) { return (n + TILE - 1) / TILE; }
 long ek_bf16_packed_count(long k, long n) { return ek_bf16_tiles(n) * ek_bf16_padded_k(k) * TILE; }
 
-/// float32 → bfloat16, rounding to nearest even (NaN stays NaN).
+/// float32 → bfloat16, rounding to nearest even (NaN stays NaN). Branch-free, so that loops over
+/// it vectorize.
 static inline uint16_t to_bf16(float f) {
     uint32_t bits;
     memcpy(&bits, &f, 4);
-    if ((bits & 0x7fffffff) > 0x7f800000) return (uint16_t)((bits >> 16) | 0x40);
-    bits += 0x7fff + ((bits >> 16) & 1);
-    return (uint16_t)(bits >> 16);
+    const uint32_t rounded = (bits + 0x7fff + ((bits >> 16) & 1)) >> 16;
+    const uint32_t quiet = (bits >> 16) | 0x40;
+    return (uint16_t)((bits & 0x7fffffff) > 0x7f800000 ? quiet : rounded);
 }
 
 static inline float from_bf16(uint16_t h) {

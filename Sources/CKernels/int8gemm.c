@@ -48,19 +48,20 @@ void ek_i8_quantize_rows(const float *x, long rows, long k, long ldx, uint8_t *q
     for (long r = 0; r < rows; r++) {
         const float *row = x + r * ldx;
         float lo = 0, hi = 0; // the range always holds 0, so that 0 is exact (padding, ReLU-like zeros)
+        // Written as compares (not fminf/fmaxf) so that the compiler vectorizes both loops.
         for (long i = 0; i < k; i++) {
-            lo = fminf(lo, row[i]);
-            hi = fmaxf(hi, row[i]);
+            lo = row[i] < lo ? row[i] : lo;
+            hi = row[i] > hi ? row[i] : hi;
         }
         const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
         const float inverse = 1.0f / scale;
-        float zero = __builtin_roundevenf(-lo * inverse);
+        float zero = __builtin_rintf(-lo * inverse); // nearest, ties to even (the default rounding mode)
         zero = zero < 0 ? 0 : (zero > 255 ? 255 : zero);
         uint8_t *out = q + r * ldq;
         for (long i = 0; i < k; i++) {
-            float v = __builtin_roundevenf(row[i] * inverse) + zero;
+            float v = __builtin_rintf(row[i] * inverse) + zero;
             v = v < 0 ? 0 : (v > 255 ? 255 : v);
-            out[i] = (uint8_t)v;
+            out[i] = (uint8_t)(int32_t)v;
         }
         for (long i = k; i < ek_i8_padded_k(k); i++) out[i] = (uint8_t)zero;
         scales[r] = scale;

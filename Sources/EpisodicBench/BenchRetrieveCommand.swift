@@ -43,6 +43,9 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
     @Flag(help: "Random unit vectors for the episodes instead of the models' (large stores; queries are still embedded).")
     var randomVectors = false
 
+    @Option(help: "The models' arithmetic while timing (fp32, bf16, int8, auto); the store is built in fp32 whatever this says.")
+    var precision = EmbeddingPrecision.fp32
+
     @Option(help: "Also time retrievals with a metadata filter keeping this percentage of each agent's episodes (0 to skip).")
     var filterPercent = 1
 
@@ -121,6 +124,7 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
             }
             await builder.close()
             configuration.threads = threads
+            configuration.precision = precision
             let memory = try await EpisodicMemory.open(path, configuration: configuration)
             try await memory.prepare(models: true)
             var options = RetrievalOptions(limit: 10, timeBudgetMs: nil)
@@ -150,6 +154,7 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
                 print(
                     JSONText.of([
                         "episodes": episodes, "threads": threads, "queries": queries, "fallbacks": fallbacks,
+                        "precision": precision.resolved.rawValue,
                         "query_embedding": ["p50_ms": p(unfiltered.embed, 0.5), "p95_ms": p(unfiltered.embed, 0.95)],
                         "coarse": ["p50_ms": p(unfiltered.coarse, 0.5), "p95_ms": p(unfiltered.coarse, 0.95)],
                         "rerank": ["p50_ms": p(unfiltered.rerank, 0.5), "p95_ms": p(unfiltered.rerank, 0.95)],
@@ -163,7 +168,7 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
                 return
             }
             print(
-                "hybrid retrieval over \(episodes) episodes of \(agents == 1 ? "one agent" : "\(agents) agents") in \(db == nil ? "SQLite" : "PostgreSQL")\(randomVectors ? " (random episode vectors)" : "") (\(fast.directoryName) + \(quality.directoryName)), \(threads) thread(s), query embeddings \(options.concurrentQueryEmbedding ? "concurrent" : "one after the other"), \(queries) queries"
+                "hybrid retrieval over \(episodes) episodes of \(agents == 1 ? "one agent" : "\(agents) agents") in \(db == nil ? "SQLite" : "PostgreSQL")\(randomVectors ? " (random episode vectors)" : "") (\(fast.directoryName) + \(quality.directoryName), \(precision.resolved.rawValue)), \(threads) thread(s), query embeddings \(options.concurrentQueryEmbedding ? "concurrent" : "one after the other"), \(queries) queries"
             )
             let filterHeader = filtered == nil ? [] : ["\(filterPercent) % filter p50", "p95"]
             print(TextTable.row(["stage", "p50 ms", "p95 ms"] + filterHeader, widths: [-18, 9, 9, 19, 9]))
