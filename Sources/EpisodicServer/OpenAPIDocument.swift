@@ -305,6 +305,9 @@ enum OpenAPIDocument {
                                 "final_score": number, "coarse_score": number, "dense_score": nullableNumber,
                                 "lexical_score": nullableNumber,
                                 "rerank_score": nullableNumber,
+                                "cross_encoder_score": [
+                                    "type": ["number", "null"], "description": "the cross-encoder's logit, for the top N when one is installed",
+                                ],
                                 "recency_score": [
                                     "type": ["number", "null"], "description": "2^(−age/half-life) with a recency preference",
                                 ],
@@ -315,7 +318,7 @@ enum OpenAPIDocument {
                         "type": "object",
                         "properties": [
                             "query_embedding": number, "fast_embedding": number, "quality_embedding": number, "coarse": number,
-                            "dense": number, "lexical": number, "rerank": number, "total": number,
+                            "dense": number, "lexical": number, "rerank": number, "cross_encoder": number, "total": number,
                         ],
                     ],
                 ],

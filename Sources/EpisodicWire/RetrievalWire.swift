@@ -22,6 +22,7 @@ public enum RetrievalWire {
             if i > 0 { out += "," }
             out += "{"
             key("coarse_score"); number(result.coarseScore)
+            out += ","; key("cross_encoder_score"); number(result.crossEncoderScore.map(Double.init))
             out += ","; key("dense_score"); number(result.denseScore.map(Double.init))
             out += ","; key("episode"); EpisodeWire.write(result.episode, into: &out)
             out += ","; key("final_score"); number(result.finalScore)
@@ -40,7 +41,7 @@ public enum RetrievalWire {
         let t = r.timings
         out += ","; key("timings_ms"); out += "{"
         let stages: [(String, Double)] = [
-            ("coarse", t.coarseMs), ("dense", t.denseMs), ("fast_embedding", t.fastEmbeddingMs),
+            ("coarse", t.coarseMs), ("cross_encoder", t.crossEncoderMs), ("dense", t.denseMs), ("fast_embedding", t.fastEmbeddingMs),
             ("lexical", t.lexicalMs), ("quality_embedding", t.qualityEmbeddingMs),
             ("query_embedding", t.queryEmbeddingMs), ("rerank", t.rerankMs), ("total", t.totalMs),
         ]

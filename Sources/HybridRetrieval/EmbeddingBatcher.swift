@@ -31,13 +31,15 @@ public final class EmbeddingBatcher: @unchecked Sendable {
         let encodings: [Encoding]
         let promptLength: Int
         let tokens: Int
+        let deadline: UInt64?
         let enqueued = DispatchTime.now().uptimeNanoseconds
         var continuation: CheckedContinuation<[[Float]], Error>?
 
-        init(embedder: SentenceEmbedder, encodings: [Encoding], promptLength: Int) {
+        init(embedder: SentenceEmbedder, encodings: [Encoding], promptLength: Int, deadline: UInt64?) {
             self.embedder = embedder
             self.encodings = encodings
             self.promptLength = promptLength
+            self.deadline = deadline
             tokens = encodings.reduce(0) { $0 + $1.ids.count }
         }
     }
@@ -94,7 +96,7 @@ public final class EmbeddingBatcher: @unchecked Sendable {
         guard !texts.isEmpty else { return [] }
         let job = Job(
             embedder: embedder, encodings: try embedder.encode(texts, as: purpose),
-            promptLength: embedder.promptLength(for: purpose))
+            promptLength: embedder.promptLength(for: purpose), deadline: deadline)
         let timer: Task<Void, Never>? = deadline.map { deadline in
             Task { [weak self, job] in
                 let now = DispatchTime.now().uptimeNanoseconds
@@ -141,8 +143,22 @@ public final class EmbeddingBatcher: @unchecked Sendable {
                 condition.unlock()
                 return
             }
+            // Requests past their deadline fail here even if their timer has not fired (its task
+            // may wait for a thread of the cooperative pool).
+            let now = DispatchTime.now().uptimeNanoseconds
+            var expired: [Job] = []
+            queue.removeAll { job in
+                guard let deadline = job.deadline, deadline <= now else { return false }
+                expired.append(job)
+                return true
+            }
+            statistics.expired += expired.count
+            guard let first = queue.first else {
+                condition.unlock()
+                for job in expired { job.continuation?.resume(throwing: DeadlineExceeded(waitedMs: Double(now - job.enqueued) / 1e6)) }
+                continue
+            }
             // The oldest request's model and prompt, and every queued request that shares them.
-            let first = queue[0]
             var batch: [Job] = []
             var tokens = 0
             queue.removeAll { job in
@@ -156,6 +172,7 @@ public final class EmbeddingBatcher: @unchecked Sendable {
             statistics.requests += batch.count
             statistics.largestPass = max(statistics.largestPass, batch.count)
             condition.unlock()
+            for job in expired { job.continuation?.resume(throwing: DeadlineExceeded(waitedMs: Double(now - job.enqueued) / 1e6)) }
 
             let vectors = first.embedder.embed(encodings: batch.flatMap(\.encodings), promptLength: first.promptLength)
             var start = 0

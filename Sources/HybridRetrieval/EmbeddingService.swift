@@ -34,6 +34,9 @@ public struct EmbeddingServiceConfiguration: Sendable {
     /// Gather the embeddings of concurrent calls into shared forward passes (``EmbeddingBatcher``):
     /// for servers, where many requests embed at once.
     public var batching = false
+    /// The cross-encoder of the optional last stage (default: `<modelsFolder>/ms-marco-MiniLM-L-6-v2`
+    /// when installed).
+    public var crossEncoderDirectory: URL?
 
     public init(
         modelsFolder: URL = ModelsFolder.default, cacheCapacity: Int = 1000, qualityMode: QualityEmbeddingMode = .synchronous,
@@ -62,6 +65,8 @@ public final class EmbeddingService: Sendable {
     let logger = Logger(label: "episodic.embeddings")
     /// The engine of both models' forward passes, with ``EmbeddingServiceConfiguration/batching``.
     public let batcher: EmbeddingBatcher?
+    /// The optional cross-encoder stage (off while no model is installed).
+    public let crossEncoder: CrossEncoderModel
 
     public init(store: any EpisodeStoreBackend, configuration: EmbeddingServiceConfiguration) throws {
         guard let fastColumn = store.column(role: .fast) else { throw RetrievalError.noColumn(role: "fast") }
@@ -69,6 +74,10 @@ public final class EmbeddingService: Sendable {
         self.configuration = configuration
         let batcher = configuration.batching ? EmbeddingBatcher() : nil
         self.batcher = batcher
+        crossEncoder = CrossEncoderModel(
+            directory: configuration.crossEncoderDirectory
+                ?? configuration.modelsFolder.appendingPathComponent(CrossEncoderModel.defaultName),
+            threads: configuration.threads, precision: configuration.precision)
         fast = ColumnEmbedder(
             column: fastColumn,
             model: ColumnModel(

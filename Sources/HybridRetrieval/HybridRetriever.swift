@@ -150,6 +150,8 @@ public final class HybridRetriever: Sendable {
             }
         }
         var ordered = Self.order(candidates, reranked: reranked, options: options)
+        let crossScores = try await crossEncode(
+            &ordered, query: query, agentID: agentID, episodes: &episodes, options: options, start: start, timings: &timings)
         var decays: [String: Double] = [:]
         if let halfLife = options.recencyHalfLife {
             // Every candidate's age counts, not only the first `limit`'s: recency may promote one.
@@ -169,6 +171,7 @@ public final class HybridRetriever: Sendable {
                 rerankScore: c.qualityScore, finalScore: entry.score,
                 stage: entry.reranked ? .reranked : (fellBack ? .coarseFallback : .coarseOnly))
             result.ranks = StageRanks(dense: c.denseRank, lexical: c.lexicalRank, quality: c.qualityRank)
+            result.crossEncoderScore = crossScores[c.id]
             result.recencyScore = decays[c.id]
             return result
         }
@@ -224,6 +227,33 @@ public final class HybridRetriever: Sendable {
     }
 
     // MARK: - Stages
+
+    /// The optional last stage: when a cross-encoder is installed and time is left, it scores the
+    /// first `crossEncoderTopN` of the fused order against the query and its z-scores join their
+    /// fused scores (``ScoreFusion/addCrossEncoder(_:logits:topN:weight:)``). Its logits by id.
+    func crossEncode(
+        _ ordered: inout [(candidate: FusionCandidate, score: Double, reranked: Bool)], query: String, agentID: String,
+        episodes: inout [String: Episode], options: RetrievalOptions, start: UInt64, timings: inout StageTimings
+    ) async throws -> [String: Float] {
+        guard options.useReranking, options.crossEncoderTopN > 0, options.crossEncoderWeight > 0, !ordered.isEmpty else { return [:] }
+        if let budget = options.timeBudgetMs, Self.ms(since: start) >= budget { return [:] }
+        guard let model = service.crossEncoder.model() else { return [:] }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        defer { timings.crossEncoderMs = Self.ms(since: t0) }
+        let top = ordered.prefix(options.crossEncoderTopN).map(\.candidate.id)
+        try await read(top, agentID: agentID, into: &episodes)
+        let present = top.filter { episodes[$0] != nil }
+        let logits: [Float]
+        do {
+            logits = try model.scores(query: query, passages: present.map { episodes[$0]!.embeddedText })
+        } catch {
+            logger.warning("cross-encoder failed, its stage skipped: \(error)")
+            return [:]
+        }
+        let scores = Dictionary(zip(present, logits), uniquingKeysWith: { a, _ in a })
+        ScoreFusion.addCrossEncoder(&ordered, logits: scores.mapValues(Double.init), topN: options.crossEncoderTopN, weight: options.crossEncoderWeight)
+        return scores
+    }
 
     /// Scores the rerank set with the quality vectors (computing and storing any that are
     /// missing, in one transaction) and records each candidate's quality rank and score.

@@ -22,6 +22,8 @@ public struct RetrievedEpisode: Sendable, Equatable {
     public var coarseScore: Double
     /// Inner product of the quality vectors (nil when not reranked).
     public var rerankScore: Float?
+    /// The cross-encoder's logit (nil when that stage did not score this result).
+    public var crossEncoderScore: Float?
     /// The score the results are ordered by.
     public var finalScore: Double
     /// With a recency preference: `2^(−age / half-life)`, 1 for a new episode (nil without one).
@@ -71,6 +73,8 @@ public struct StageTimings: Sendable, Equatable {
     public var lexicalMs: Double = 0
     /// Quality scoring of candidates (including any on-demand candidate embedding) and fusion.
     public var rerankMs: Double = 0
+    /// The cross-encoder over the top of the fused order (0 when it did not run).
+    public var crossEncoderMs: Double = 0
     public var totalMs: Double = 0
 
     public init() {}
@@ -130,6 +134,11 @@ public struct RetrievalOptions: Sendable, Equatable {
     }
     /// Only episodes passing this filter, in every stage (before each stage's top-k).
     public var filter: EpisodeFilter?
+    /// Results of the fused order the cross-encoder rescores, when one is installed (0: never).
+    public var crossEncoderTopN = 20
+    /// The cross-encoder's weight: its z-scores over the top N are added, so weighted, to their
+    /// fused scores. Not tuned: no cross-encoder can be evaluated offline here (README).
+    public var crossEncoderWeight: Double = 1
     /// A preference for recent episodes (seconds; nil: none): see
     /// ``RankFusion/applyRecency(_:ages:halfLife:weight:)``.
     public var recencyHalfLife: TimeInterval?
@@ -156,6 +165,12 @@ public struct RetrievalOptions: Sendable, Equatable {
             throw RetrievalError.invalidParameter("rerank_top_k must be in 0…coarse_top_k (\(coarseTopK)), got \(rerankTopK)")
         }
         if let limit, limit <= 0 { throw RetrievalError.invalidParameter("limit must be positive, got \(limit)") }
+        guard crossEncoderTopN >= 0 && crossEncoderTopN <= 1000 else {
+            throw RetrievalError.invalidParameter("cross_encoder_top_n must be in 0…1000, got \(crossEncoderTopN)")
+        }
+        guard crossEncoderWeight >= 0 && crossEncoderWeight.isFinite else {
+            throw RetrievalError.invalidParameter("cross_encoder_weight must be finite and non-negative, got \(crossEncoderWeight)")
+        }
         if let halfLife = recencyHalfLife, !(halfLife > 0 && halfLife.isFinite) {
             throw RetrievalError.invalidParameter("recency_half_life must be a positive duration, got \(halfLife) s")
         }

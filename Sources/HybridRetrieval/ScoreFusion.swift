@@ -102,6 +102,23 @@ public enum ScoreFusion {
         return scored
     }
 
+    /// The cross-encoder stage: the first `topN` entries of a fused order get `weight` × the
+    /// z-score of their logit (over those `topN`) added to their score and are re-sorted among
+    /// themselves (ties by id); the rest keep their places behind them. An entry without a logit
+    /// gets the lowest z-score.
+    public static func addCrossEncoder(
+        _ ordered: inout [(candidate: FusionCandidate, score: Double, reranked: Bool)], logits: [String: Double], topN: Int, weight: Double
+    ) {
+        let n = min(topN, ordered.count)
+        guard n > 0, !logits.isEmpty else { return }
+        let z = normalized(logits, .zScore)
+        let floor = z.values.min() ?? 0
+        var head = Array(ordered[0..<n])
+        for i in head.indices { head[i].score += weight * (z[head[i].candidate.id] ?? floor) }
+        head.sort { $0.score != $1.score ? $0.score > $1.score : $0.candidate.id < $1.candidate.id }
+        ordered.replaceSubrange(0..<n, with: head)
+    }
+
     /// How far the best score stands above the list, in standard deviations: (max − μ) / σ; 0 for
     /// a list of fewer than two distinct scores (nothing to tell the hits apart by).
     public static func confidence(_ scores: [String: Double]) -> Double {

@@ -105,3 +105,46 @@ import TextEmbedding
         await service.shutdown()
     }
 }
+
+/// The optional cross-encoder stage in a real retrieval: off until a model is installed; with one,
+/// the top N carry its logits and are ordered by fused score + its z-score.
+@Suite struct CrossEncoderRetrievalTests {
+    @Test func theStageRescoresTheTopNWhenInstalled() async throws {
+        let directory = try TemporaryDirectory("episodic-cross")
+        defer { directory.remove() }
+        let store = try SQLiteEpisodeStore(
+            path: directory.path("m.sqlite"),
+            configuration: .init(columns: [RetrievalFixture.fastColumn, RetrievalFixture.qualityColumn], createIfMissing: true))
+        var configuration = EmbeddingServiceConfiguration(fastModelDirectory: Fixtures.miniLM, qualityModelDirectory: Fixtures.tinyBert)
+        configuration.crossEncoderDirectory = directory.url.appendingPathComponent("not-installed")
+        let plain = try EmbeddingService(store: store, configuration: configuration)
+        try await plain.add(
+            RetrievalFixture.episodes.enumerated().map { NewEpisode(Episode(id: "e\($0.offset)", agentID: "a", content: $0.element)) })
+        var options = RetrievalOptions(limit: 12, timeBudgetMs: nil)
+        let without = try await HybridRetriever(service: plain).retrieve(agentID: "a", query: "flight to Lisbon", options: options)
+        #expect(without.results.allSatisfy { $0.crossEncoderScore == nil })
+        #expect(without.timings.crossEncoderMs == 0)
+
+        configuration.crossEncoderDirectory = Fixtures.tinyCrossEncoder
+        let service = try EmbeddingService(store: store, configuration: configuration)
+        options.crossEncoderTopN = 5
+        let with = try await HybridRetriever(service: service).retrieve(agentID: "a", query: "flight to Lisbon", options: options)
+        #expect(with.results.count == without.results.count)
+        #expect(with.timings.crossEncoderMs > 0)
+        let scored = with.results.prefix(5)
+        #expect(scored.allSatisfy { $0.crossEncoderScore != nil })
+        #expect(with.results.dropFirst(5).allSatisfy { $0.crossEncoderScore == nil })
+        // The same five as without it, re-sorted; the rest unchanged.
+        #expect(Set(scored.map(\.episode.id)) == Set(without.results.prefix(5).map(\.episode.id)))
+        #expect(Array(with.results.dropFirst(5).map(\.episode.id)) == Array(without.results.dropFirst(5).map(\.episode.id)))
+        // Their logits are the model's own for (query, text).
+        let model = try CrossEncoder(directory: Fixtures.tinyCrossEncoder)
+        let logits = try model.scores(query: "flight to Lisbon", passages: scored.map(\.episode.content))
+        for (r, logit) in zip(scored, logits) { #expect(abs(r.crossEncoderScore! - logit) < 1e-5) }
+        // The order: fused score + z(logit), as the pure function computes it.
+        var expected = without.results.prefix(5).map { (candidate: FusionCandidate(id: $0.episode.id), score: $0.finalScore, reranked: true) }
+        let byID = Dictionary(uniqueKeysWithValues: scored.map { ($0.episode.id, Double($0.crossEncoderScore!)) })
+        ScoreFusion.addCrossEncoder(&expected, logits: byID, topN: 5, weight: 1)
+        #expect(expected.map(\.candidate.id) == scored.map(\.episode.id))
+    }
+}

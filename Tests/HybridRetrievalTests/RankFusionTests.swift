@@ -113,7 +113,8 @@ import VectorSearch
         #expect(fused.map(\.candidate.id) == ["b", "a", "c"])
         // The default weights are these.
         #expect(RankFusion.Weights.scoresDefault == .init(dense: 0.75, lexical: 0.5, quality: 1))
-        #expect(RetrievalOptions().normalization == .zScore)
+        let defaults = RetrievalOptions()
+        #expect(defaults.normalization == .zScore)
     }
 
     @Test func confidenceWeightingScalesEachStageByItsBestHitsZScore() {
@@ -140,5 +141,29 @@ import VectorSearch
         #expect(throws: RetrievalError.self) { try options.validate() }
         options.weights = .init(dense: -1, lexical: 1, quality: 1)
         #expect(throws: RetrievalError.self) { try options.validate() }
+    }
+}
+
+/// The cross-encoder stage as a pure function of the fused order and the logits.
+@Suite struct CrossEncoderStageTests {
+    func entry(_ id: String, _ score: Double) -> (candidate: FusionCandidate, score: Double, reranked: Bool) {
+        (FusionCandidate(id: id), score, true)
+    }
+
+    @Test func itsZScoresReorderOnlyTheTopN() {
+        var ordered = [entry("a", 3), entry("b", 2.9), entry("c", 2.8), entry("d", 1)]
+        // Logits over the top 3: 0, 0, 6 → μ 2, σ √8: z = −0.707, −0.707, 1.414.
+        ScoreFusion.addCrossEncoder(&ordered, logits: ["a": 0, "b": 0, "c": 6], topN: 3, weight: 1)
+        #expect(ordered.map(\.candidate.id) == ["c", "a", "b", "d"])
+        let z = 4 / 8.0.squareRoot()
+        #expect(abs(ordered[0].score - (2.8 + z)) < 1e-12)
+        #expect(abs(ordered[1].score - (3 - z / 2)) < 1e-12)
+        #expect(ordered[3].score == 1) // beyond N: untouched, still last
+        // Weight 0 changes nothing; no logits change nothing.
+        var same = [entry("a", 3), entry("b", 2)]
+        ScoreFusion.addCrossEncoder(&same, logits: ["a": -5, "b": 5], topN: 2, weight: 0)
+        #expect(same.map(\.candidate.id) == ["a", "b"])
+        ScoreFusion.addCrossEncoder(&same, logits: [:], topN: 2, weight: 1)
+        #expect(same.map(\.candidate.id) == ["a", "b"])
     }
 }

@@ -25,6 +25,11 @@ public enum Fixtures {
     public static var tinyBert: URL { tinyBertDirectory.value }
     private static let tinyBertDirectory = Lazy { try! materialize("tiny-bert-cls-1024") }
 
+    /// The tiny random cross-encoder (a BertForSequenceClassification with one logit, hidden 64),
+    /// weights written from its manifest on first use; `reference.json` beside holds PyTorch's logits.
+    public static var tinyCrossEncoder: URL { tinyCrossEncoderDirectory.value }
+    private static let tinyCrossEncoderDirectory = Lazy { try! materialize("tiny-cross-encoder") }
+
     /// Reads a JSON fixture.
     public static func json(_ url: URL) throws -> [String: Any] {
         guard let data = FileManager.default.contents(atPath: url.path) else { throw Missing(path: url.path) }

@@ -188,6 +188,41 @@ public struct WordPieceTokenizer: Sendable {
         return Encoding(ids: ids, typeIDs: types, isTruncated: truncated)
     }
 
+    /// Encodes a pair as cross-encoders read it (BERT: `[CLS] first [SEP] second [SEP]`, the second
+    /// text's tokens of type 1), at most `maxLength` tokens in all. Too long, it is truncated as
+    /// Hugging Face `tokenizers` does by default (`longest_first`): the longer text is cut to what
+    /// the shorter leaves free; if even the shorter exceeds half the room, each gets half.
+    public func encodePair(_ first: String, _ second: String, maxLength: Int? = nil) -> Encoding {
+        let p = postProcessor
+        let room = maxLength.map { max(0, $0 - p.pairAddedCount) } ?? .max
+        var a = tokenIDs(first, limit: room)
+        var b = tokenIDs(second, limit: room)
+        let truncated = a.count + b.count > room
+        if truncated {
+            let aIsShorter = a.count <= b.count
+            var short = min(a.count, b.count), long = max(a.count, b.count)
+            if short > room / 2 {
+                short = room / 2
+                long = short + room % 2
+            } else {
+                long = room - short
+            }
+            let (keepA, keepB) = aIsShorter ? (short, long) : (long, short)
+            a.removeSubrange(min(keepA, a.count)...)
+            b.removeSubrange(min(keepB, b.count)...)
+        }
+        var ids: [Int32] = [], types: [Int32] = []
+        func special(_ tokens: [PostProcessor.Special]) { for (id, type) in tokens { ids.append(id); types.append(type) } }
+        special(p.pairPrefix)
+        ids += a
+        types += repeatElement(p.pairTypeIDs.first, count: a.count)
+        special(p.pairMiddle)
+        ids += b
+        types += repeatElement(p.pairTypeIDs.second, count: b.count)
+        special(p.pairSuffix)
+        return Encoding(ids: ids, typeIDs: types, isTruncated: truncated)
+    }
+
     /// Encodes `texts` and pads them to the longest with `padID` (type 0, mask 0).
     public func encodeBatch(_ texts: [String], maxLength: Int? = nil) -> TokenBatch {
         let encodings = texts.map { encode($0, maxLength: maxLength) }
