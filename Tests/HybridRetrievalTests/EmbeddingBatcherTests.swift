@@ -88,7 +88,7 @@ import TextEmbedding
         try await service.add(
             RetrievalFixture.episodes.enumerated().map { NewEpisode(Episode(id: "e\($0.offset)", agentID: "a", content: $0.element)) })
         let retriever = HybridRetriever(service: service)
-        let answer = try await retriever.retrieve(agentID: "a", query: "flight to Lisbon", options: .init(limit: 3))
+        let answer = try await retriever.retrieve(agentID: "a", query: "flight to Lisbon", options: .init(limit: 3, timeBudgetMs: nil))
         #expect(answer.fallbackReason == nil)
         #expect(answer.results.first?.episode.id == "e0")
         #expect(answer.results.allSatisfy { $0.stage == .reranked })
