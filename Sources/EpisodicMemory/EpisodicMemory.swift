@@ -34,10 +34,10 @@ public final class EpisodicMemory: Sendable {
         public var qualityMode: QualityEmbeddingMode = .synchronous
         /// Threads of each model's forward pass.
         public var threads: Int = 1
-        /// The arithmetic of the models' linear layers: `auto` is bf16 on CPUs with AVX512_BF16
-        /// (within the accuracy gates, about twice as fast), fp32 elsewhere; vectors of every
-        /// precision are comparable, so a store never records it.
-        public var precision: EmbeddingPrecision = .fp32
+        /// The arithmetic of the models' linear layers: `auto` (the default) is bf16 on CPUs with
+        /// AVX512_BF16 (within the accuracy gates, about twice as fast), fp32 elsewhere; vectors of
+        /// every precision are comparable, so a store never records it.
+        public var precision: EmbeddingPrecision = .auto
         /// Gather the embeddings of concurrent calls into shared forward passes
         /// (``EmbeddingBatcher``): for servers. Each model's passes then use `threads` threads.
         public var batching = false

@@ -61,7 +61,10 @@ import Testing
             "Episode \($0): the agent \(["booked", "paid", "reviewed", "cancelled"][$0 % 4]) item \($0 * 7) for the user."
         }
         let episodes = texts.enumerated().map { Episode(id: "e\($0.offset)", agentID: "a", content: $0.element) }
-        let memory = try await EpisodicMemory.open(tmp.path("m.sqlite"), configuration: Self.configuration())
+        // float32 throughout: part of the new vectors come from a SentenceEmbedder made here.
+        var exact = Self.configuration()
+        exact.precision = .fp32
+        let memory = try await EpisodicMemory.open(tmp.path("m.sqlite"), configuration: exact)
         try await memory.add(episodes)
         // An interrupted run: the staging column exists and holds part of the new vectors.
         let mpnet = try SentenceEmbedder(directory: Fixtures.mpnet)
@@ -81,11 +84,13 @@ import Testing
         #expect(computed == 25)
         await memory.close()
 
-        let reopened = try await EpisodicMemory.open(tmp.path("m.sqlite"), configuration: EpisodicMemory.Configuration())
+        var plain = EpisodicMemory.Configuration()
+        plain.precision = .fp32
+        let reopened = try await EpisodicMemory.open(tmp.path("m.sqlite"), configuration: plain)
         let column = try #require(reopened.column(role: .quality))
         #expect(column.dimension == 768 && column.modelID == replacement.modelID && column.modelSHA256 == replacement.modelSHA256)
         // A store built fresh with the new model answers the same, scores included.
-        var freshConfiguration = EpisodicMemory.Configuration()
+        var freshConfiguration = plain
         freshConfiguration.qualityModel = "all-mpnet-base-v2"
         let fresh = try await EpisodicMemory.open(tmp.path("fresh.sqlite"), configuration: freshConfiguration)
         try await fresh.add(episodes)
