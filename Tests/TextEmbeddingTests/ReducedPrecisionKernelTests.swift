@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Testing
 
@@ -115,6 +116,26 @@ import Testing
             var worst = 0.0
             for i in y.indices { worst = max(worst, abs(Double(y[i]) - exact[i]) / (magnitude[i] + 1e-30)) }
             #expect(worst <= 2 * 0.001_953_125 + 1e-5, "\(kernel) at \(s): relative error \(worst)")
+        }
+    }
+
+    @Test(arguments: shapes.indices)
+    func theAVX512Float32KernelEqualsThePortableOneUpToRounding(_ index: Int) {
+        guard ek_f32_avx512() != 0 else { return } // the Swift kernel is the only one here
+        let s = Self.shapes[index]
+        let p = Problem(m: s.m, k: s.k, n: s.n, seed: UInt64(index + 31))
+        let tiled = TiledFloatMatrix(linearWeight: p.w, out: p.n, in: p.k)
+        let packed = PackedMatrix(linearWeight: p.w, out: p.n, in: p.k)
+        let a = product(p) { tiled.multiply($0, rows: p.m, bias: $1, into: $2, pool: $3) }
+        let b = product(p) { x, bias, y, _ in
+            PackedGemm.multiply(m: p.m, a: x, lda: p.k, b: packed, bias: bias, c: y, ldc: p.n)
+        }
+        let (exact, magnitude) = p.reference()
+        for i in a.indices {
+            // Both float32 sums of the same products, in other orders: within k ulps of Σ|x||w|.
+            let tolerance = Double(p.k) * 1.2e-7 * magnitude[i] + 1e-6
+            #expect(abs(Double(a[i]) - exact[i]) <= tolerance && abs(Double(b[i]) - exact[i]) <= tolerance)
+            if abs(Double(a[i]) - exact[i]) > tolerance { return }
         }
     }
 

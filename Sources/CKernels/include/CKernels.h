@@ -99,6 +99,21 @@ void ek_bf16_convert_rows(const float *x, long rows, long k, long ldx, uint16_t 
 void ek_bf16_gemm(int hardware, long m, const uint16_t *a, long lda, const uint16_t *packed, long k, long n,
                   const float *bias, float *c, long ldc, long tile_begin, long tile_end);
 
+// ---- float32 linear layers on AVX-512 (fp32gemm.c) -----------------------------------------
+
+/// Whether this CPU has AVX-512F.
+int ek_f32_avx512(void);
+/// Tiles of 64 output columns.
+long ek_f32_tiles(long n);
+/// Floats of the packed weights of an `[n × k]` layer.
+long ek_f32_packed_count(long k, long n);
+/// Packs a linear layer's row-major `[n × k]` weight in tiles of 64 columns (`[tile][k][64]`).
+void ek_f32_pack_weights(const float *w, long n, long k, float *packed);
+/// C[m × n] (rows `ldc` apart) = A · W + bias (may be NULL) for the 64-column tiles
+/// [tile_begin, tile_end); only where ek_f32_avx512().
+void ek_f32_gemm(long m, const float *a, long lda, const float *packed, long k, long n, const float *bias, float *c, long ldc,
+                 long tile_begin, long tile_end);
+
 /// Hints the CPU to fetch the cache line holding `p` (a no-op where unsupported). Inlined into
 /// Swift callers: the packed GEMM prefetches the next weight panel while computing the current one.
 static inline void ek_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }

@@ -4,6 +4,7 @@
 struct Linear: Sendable {
     enum Weights: Sendable {
         case float32(PackedMatrix)
+        case float32Tiled(TiledFloatMatrix)
         case bfloat16(BFloat16Matrix)
         case int8(QuantizedMatrix)
     }
@@ -15,7 +16,11 @@ struct Linear: Sendable {
 
     init(weight: [Float], bias: [Float], in inFeatures: Int, out outFeatures: Int, precision: LinearPrecision = .fp32) {
         switch precision {
-        case .fp32: weights = .float32(PackedMatrix(linearWeight: weight, out: outFeatures, in: inFeatures))
+        case .fp32:
+            weights =
+                TiledFloatMatrix.isAvailable
+                ? .float32Tiled(TiledFloatMatrix(linearWeight: weight, out: outFeatures, in: inFeatures))
+                : .float32(PackedMatrix(linearWeight: weight, out: outFeatures, in: inFeatures))
         case .bf16: weights = .bfloat16(BFloat16Matrix(linearWeight: weight, out: outFeatures, in: inFeatures))
         case .int8: weights = .int8(QuantizedMatrix(linearWeight: weight, out: outFeatures, in: inFeatures))
         }
@@ -52,6 +57,9 @@ struct Linear: Sendable {
             return
         case .bfloat16(let rounded):
             rounded.multiply(x, rows: rows, bias: bias.readPointer, into: y, pool: pool)
+            return
+        case .float32Tiled(let tiled):
+            tiled.multiply(x, rows: rows, bias: bias.readPointer, into: y, pool: pool)
             return
         }
         let work = rows * inFeatures * outFeatures
