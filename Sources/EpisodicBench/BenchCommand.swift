@@ -19,7 +19,7 @@ struct EpisodicBench: AsyncParsableCommand {
             """,
         subcommands: [
             BenchEmbedCommand.self, BenchSearchCommand.self, BenchRetrieveCommand.self, BenchServeCommand.self,
-            BenchGemmCommand.self, BenchLexicalCommand.self,
+            BenchGemmCommand.self, BenchLexicalCommand.self, BenchCrossEncoderCommand.self,
         ])
 
     static func main() async { await runAsTool() }
