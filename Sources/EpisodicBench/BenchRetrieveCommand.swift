@@ -134,20 +134,23 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
             for (q, agent) in zip(texts, queryAgents).prefix(5) {
                 _ = try await memory.retrieve(agentID: agent, query: q, options: options)
             }
-            let unfiltered = try await Self.measure(memory, texts: texts, agents: queryAgents, options: options)
-            var filtered: Timings?
+            // The same queries ordered by rank fusion over the coarse top 50 (the order before score
+            // fusion scored every candidate), for the cost of the new default; the configurations
+            // take turns query by query, so that neither runs on a warmer machine.
+            var rankOptions = options
+            rankOptions.fusion = .rrf
+            var configurations = [options, rankOptions]
             if filterPercent > 0 {
                 var withFilter = options
                 withFilter.filter = EpisodeFilter(metadata: [
                     "bucket": .oneOf((0..<min(100, filterPercent)).map { .number(JSONNumber($0)) })
                 ])
-                filtered = try await Self.measure(memory, texts: texts, agents: queryAgents, options: withFilter)
+                configurations.append(withFilter)
             }
-            // The same queries ordered by rank fusion over the coarse top 50 (the order before score
-            // fusion scored every candidate), for the cost of the new default.
-            var rankOptions = options
-            rankOptions.fusion = .rrf
-            let rankFused = try await Self.measure(memory, texts: texts, agents: queryAgents, options: rankOptions)
+            let measured = try await Self.measure(memory, texts: texts, agents: queryAgents, configurations: configurations)
+            let unfiltered = measured[0]
+            let rankFused = measured[1]
+            let filtered: Timings? = filterPercent > 0 ? measured[2] : nil
             let fallbacks = unfiltered.fallbacks
             func p(_ v: [Double], _ q: Double) -> Double { TimingSummary.percentile(v, q) }
             if json {
@@ -213,17 +216,22 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
         var short = 0
     }
 
-    static func measure(_ memory: EpisodicMemory, texts: [String], agents: [String], options: RetrievalOptions) async throws -> Timings {
-        var t = Timings()
+    /// Times every query under each configuration, the configurations taking turns per query.
+    static func measure(_ memory: EpisodicMemory, texts: [String], agents: [String], configurations: [RetrievalOptions]) async throws
+        -> [Timings]
+    {
+        var timings = [Timings](repeating: Timings(), count: configurations.count)
         for (q, agent) in zip(texts, agents) {
-            let r = try await memory.retrieve(agentID: agent, query: q, options: options)
-            t.embed.append(r.timings.queryEmbeddingMs); t.coarse.append(r.timings.coarseMs)
-            t.rerank.append(r.timings.rerankMs); t.total.append(r.timings.totalMs)
-            t.dense.append(r.timings.denseMs); t.lexical.append(r.timings.lexicalMs)
-            t.fastEmbed.append(r.timings.fastEmbeddingMs); t.qualityEmbed.append(r.timings.qualityEmbeddingMs)
-            if r.fallbackReason != nil { t.fallbacks += 1 }
-            if r.results.count < (options.limit ?? 0) { t.short += 1 }
+            for (i, options) in configurations.enumerated() {
+                let r = try await memory.retrieve(agentID: agent, query: q, options: options)
+                timings[i].embed.append(r.timings.queryEmbeddingMs); timings[i].coarse.append(r.timings.coarseMs)
+                timings[i].rerank.append(r.timings.rerankMs); timings[i].total.append(r.timings.totalMs)
+                timings[i].dense.append(r.timings.denseMs); timings[i].lexical.append(r.timings.lexicalMs)
+                timings[i].fastEmbed.append(r.timings.fastEmbeddingMs); timings[i].qualityEmbed.append(r.timings.qualityEmbeddingMs)
+                if r.fallbackReason != nil { timings[i].fallbacks += 1 }
+                if r.results.count < (options.limit ?? 0) { timings[i].short += 1 }
+            }
         }
-        return t
+        return timings
     }
 }

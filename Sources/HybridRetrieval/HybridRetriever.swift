@@ -280,15 +280,23 @@ public final class HybridRetriever: Sendable {
         var seen = Set<String>()
         let unscored = rerankIDs.filter { seen.insert($0).inserted && scores[$0] == nil }
         if !unscored.isEmpty {
-            try await read(unscored, agentID: agentID, into: &episodes)
-            // A missing quality vector is computed for the coarse order's first `rerankTopK` only:
-            // a store whose quality vectors are deferred must not embed hundreds of candidates per
-            // query. The others are scored when their vector is stored, else follow unreranked.
-            let vectors = try await service.vectors(
-                for: unscored.compactMap { episodes[$0] }, in: quality, embedding: Set(candidates.prefix(options.rerankTopK).map(\.id)))
-            for id in unscored {
-                guard let v = vectors[id] else { continue }
-                scores[id] = VectorKernels.dot(v, qualityVector)
+            // Stored vectors are scored where they live (SQLite's in-memory index, pgvector): no
+            // episode row is read for them — reading ~200 rows was most of this stage's time.
+            let stored = try await store.scores(of: qualityVector, column: quality.column.name, agentID: agentID, episodeIDs: unscored)
+            scores.merge(stored) { found, _ in found }
+            let missing = unscored.filter { scores[$0] == nil }
+            if !missing.isEmpty {
+                try await read(missing, agentID: agentID, into: &episodes)
+                // A missing quality vector is computed for the coarse order's first `rerankTopK`
+                // only: a store whose quality vectors are deferred must not embed hundreds of
+                // candidates per query. The others are scored when their vector is stored, else
+                // follow unreranked.
+                let vectors = try await service.vectors(
+                    for: missing.compactMap { episodes[$0] }, in: quality, embedding: Set(candidates.prefix(options.rerankTopK).map(\.id)))
+                for id in missing {
+                    guard let v = vectors[id] else { continue }
+                    scores[id] = VectorKernels.dot(v, qualityVector)
+                }
             }
         }
         RankFusion.rankQuality(&candidates, scores: scores)

@@ -36,6 +36,21 @@ struct AgentPartition {
         return Array(vectors[(slot * dimension)..<((slot + 1) * dimension)])
     }
 
+    /// The inner products of `query` with the stored vectors of `ids` (absent ids are skipped),
+    /// read in place.
+    func scores(of query: UnsafePointer<Float>, ids: [String]) -> [String: Float] {
+        let d = dimension
+        var found: [String: Float] = [:]
+        found.reserveCapacity(ids.count)
+        vectors.withUnsafeBufferPointer { all in
+            for id in ids {
+                guard let slot = slots[id] else { continue }
+                found[id] = VectorKernels.dot(all.baseAddress! + slot * d, query, count: d)
+            }
+        }
+        return found
+    }
+
     /// Inserts or replaces the vector of `id` (already validated).
     mutating func upsert(_ id: String, _ vector: UnsafePointer<Float>) {
         let d = dimension

@@ -31,6 +31,15 @@ public final class VectorIndex: @unchecked Sendable {
         lock.read { partitions[agentID]?.vector(episodeID) }
     }
 
+    /// The inner products of `query` with the stored vectors of some episodes of `agentID`, by
+    /// episode id (episodes without a vector are absent): one lock, no vector copied.
+    public func scores(of query: [Float], agentID: String, episodeIDs: [String]) throws(VectorError) -> [String: Float] {
+        try column.validate(query)
+        return query.withUnsafeBufferPointer { q in
+            lock.read { partitions[agentID]?.scores(of: q.baseAddress!, ids: episodeIDs) ?? [:] }
+        }
+    }
+
     /// Adds or replaces the vector of `episodeID` of `agentID`.
     public func upsert(episodeID: String, agentID: String, vector: [Float]) throws(VectorError) {
         try column.validate(vector)

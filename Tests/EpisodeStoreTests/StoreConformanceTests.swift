@@ -329,4 +329,32 @@ import VectorSearch
         await reopened.close()
         await h.cleanup()
     }
+    /// A stage's scores of candidates another stage found: the inner products with the stored
+    /// vectors, within the agent, before and after a search loaded any in-memory index.
+    @Test(arguments: Backend.allCases)
+    func scoresOfCandidatesAreInnerProductsWithinTheAgent(_ backend: Backend) async throws {
+        let h = try await StoreHarness.make(backend)
+        let store = h.store
+        var stored: [String: [Float]] = [:]
+        for i in 0..<5 {
+            let v = (0..<12).map { Float(($0 * 7 + i * 3) % 11) / 10 - 0.5 }
+            stored["e\(i)"] = v
+            try await store.add(Episode(id: "e\(i)", agentID: "a", content: "text \(i)"), vectors: ["vector": v])
+        }
+        // Another agent's episode of the same id is not this agent's.
+        try await store.add(Episode(id: "e0", agentID: "b", content: "other"), vectors: ["vector": vector(1, 12)])
+        try await store.add(Episode(id: "novector", agentID: "a", content: "no quality vector yet"))
+        let query = (0..<12).map { Float($0 % 5) / 5 - 0.3 }
+        func expected(_ id: String) -> Float { zip(stored[id]!, query).map { $0 * $1 }.reduce(0, +) }
+        for round in 0..<2 {
+            if round == 1 { _ = try await store.similaritySearch(vector: query, column: "vector", topK: 2, agentID: "a") }
+            let scores = try await store.scores(of: query, column: "vector", agentID: "a", episodeIDs: ["e0", "e3", "novector", "missing"])
+            #expect(Set(scores.keys) == ["e0", "e3"])
+            for (id, score) in scores { #expect(abs(score - expected(id)) < 1e-5, "\(backend) round \(round): \(id)") }
+        }
+        await #expect(throws: StoreError.vector(.dimensionMismatch(column: "vector", expected: 12, actual: 3))) {
+            try await store.scores(of: [1, 2, 3], column: "vector", agentID: "a", episodeIDs: ["e0"])
+        }
+        await h.cleanup()
+    }
 }

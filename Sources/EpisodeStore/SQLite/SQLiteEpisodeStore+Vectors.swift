@@ -67,6 +67,16 @@ extension SQLiteEpisodeStore {
         }
     }
 
+    /// From the loaded index, in place; otherwise from the rows.
+    public func scores(of vector: [Float], column name: String, agentID: String, episodeIDs: [String]) async throws -> [String: Float] {
+        let column = try column(named: name)
+        do { try column.validate(vector) } catch { throw StoreError.vector(error) }
+        if let index = try follower.loadedIndex(column.name) {
+            do { return try index.scores(of: vector, agentID: agentID, episodeIDs: episodeIDs) } catch { throw StoreError.vector(error) }
+        }
+        return try await vectors(column: name, agentID: agentID, episodeIDs: episodeIDs).mapValues { VectorKernels.dot($0, vector) }
+    }
+
     public func episodesMissingVector(column name: String, limit: Int) async throws -> [Episode] {
         let column = try writableColumn(named: name)
         let rows = try read { db in
