@@ -95,8 +95,8 @@ struct BenchServeCommand: AsyncParsableCommand {
                 print("load runs: \(Int(duration)) s each, \(Int(writeRatio * 100)) % writes, \(seeded) seeded episodes of \(Self.agents.count) agents")
                 print(
                     TextTable.row(
-                        ["server", "clients", "requests", "errors", "req/s", "p50 ms", "p99 ms", "write p50", "read p50", "writes ack", "count ok"],
-                        widths: [-16, 8, 9, 7, 8, 9, 9, 10, 9, 11, 9]))
+                        ["server", "clients", "requests", "errors", "req/s", "p50 ms", "p99 ms", "write p50", "read p50", "writes ack", "count ok", "req/pass"],
+                        widths: [-16, 8, 9, 7, 8, 9, 9, 10, 9, 11, 9, 9]))
             }
             var failed = false
             for (name, arguments) in servers {
@@ -117,7 +117,8 @@ struct BenchServeCommand: AsyncParsableCommand {
                                     name, "\(count)", "\(report["requests"] ?? 0)", "\(report["errors"] ?? 0)", f("throughput_rps"), f("p50_ms"),
                                     f("p99_ms"), f("write_p50_ms"), f("retrieve_p50_ms"), "\(report["acknowledged_writes"] ?? 0)",
                                     (report["count_matches"] as? Bool) == true ? "yes" : "NO",
-                                ], widths: [-16, 8, 9, 7, 8, 9, 9, 10, 9, 11, 9]))
+                                    (report["requests_per_pass"] as? Double ?? 0) > 0 ? f("requests_per_pass") : "-",
+                                ], widths: [-16, 8, 9, 7, 8, 9, 9, 10, 9, 11, 9, 9]))
                     }
                     if (report["errors"] as? Int ?? 1) > 0 || (report["count_matches"] as? Bool) != true { failed = true }
                     try? FileManager.default.removeItem(atPath: db)
@@ -191,6 +192,15 @@ struct BenchServeCommand: AsyncParsableCommand {
                 }
             }
         }
+        // How much the batcher gathered: embedding requests per forward pass (a retrieval asks for
+        // two embeddings, a write for two).
+        var requestsPerPass: Double?
+        if let (body, _) = try? await session.data(from: URL(string: "\(base)/metrics")!) {
+            let totals = Self.metricTotals(String(decoding: body, as: UTF8.self))
+            if let passes = totals["episodic_embedding_passes_total"], passes > 0 {
+                requestsPerPass = (totals["episodic_embedding_batched_requests_total"] ?? 0) / passes
+            }
+        }
         server.interrupt() // SIGINT: graceful shutdown
         server.waitUntilExit()
         // The store after the run, as the server left it.
@@ -209,6 +219,7 @@ struct BenchServeCommand: AsyncParsableCommand {
             "retrieve_p50_ms": TimingSummary.percentile(s.reads, 0.5), "retrieve_p99_ms": TimingSummary.percentile(s.reads, 0.99),
             "acknowledged_writes": s.acknowledgedWrites, "episodes_seeded": seeded, "episodes_after": stored,
             "count_matches": stored == expected, "server_exit_status": Int(server.terminationStatus),
+            "requests_per_pass": requestsPerPass ?? 0,
         ]
     }
 
@@ -229,6 +240,16 @@ struct BenchServeCommand: AsyncParsableCommand {
             if write && status == 201 { acknowledgedWrites += 1 }
             if !(200..<300).contains(status) { errors += 1 }
         }
+    }
+
+    /// Unlabelled samples of a Prometheus text exposition, by metric name.
+    static func metricTotals(_ text: String) -> [String: Double] {
+        var totals: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let fields = line.split(separator: " ")
+            if fields.count == 2, !fields[0].contains("{"), let value = Double(fields[1]) { totals[String(fields[0])] = value }
+        }
+        return totals
     }
 
     /// Reads the child's stdout until its "listening on http://host:port" line.

@@ -18,6 +18,8 @@ public struct MemoryHealth: Sendable {
     public var backend: String
     public var schemaVersion: String
     public var models: [Model]
+    /// What the embedding batcher has done, when the memory batches (a server).
+    public var batching: EmbeddingBatcher.Statistics?
 }
 
 extension EpisodicMemory {
@@ -66,7 +68,8 @@ extension EpisodicMemory {
                 .init(
                     role: $0.column.role, column: $0.column, directory: $0.model.directory,
                     loaded: $0.model.isLoaded, cache: $0.cache.statistics)
-            })
+            },
+            batching: service.batcher?.currentStatistics)
     }
 
     /// Brings the store at `location` to the migration `target` (default: the latest), up or

@@ -8,7 +8,7 @@ import Synchronization
 /// latency histograms, LRU counters and episodes per agent (the last two read at scrape time).
 final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
-    private let lruSeen = Mutex<[String: Int]>([:])
+    private let counterTotals = Mutex<[String: Int]>([:])
     private let reportedAgents = Mutex<Set<String>>([])
     static let latencyBuckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
@@ -48,17 +48,14 @@ final class ServerMetrics: Sendable {
 
     /// Prometheus text exposition, after refreshing the values read from the memory.
     func render(memory: EpisodicMemory) async -> String {
-        for model in (try? await memory.health().models) ?? [] {
+        let health = try? await memory.health()
+        if let batching = health?.batching { record(batching) }
+        for model in health?.models ?? [] {
             let column = model.column.name
             let s = model.cache
             for (name, value) in [("hits", s.hits), ("misses", s.misses), ("evictions", s.evictions)] {
                 // The LRU keeps running totals; a Prometheus counter only moves forward by increments.
-                let key = "\(column).\(name)"
-                let delta = lruSeen.withLock { seen -> Int in
-                    let d = value - (seen[key] ?? 0)
-                    seen[key] = value
-                    return d
-                }
+                let delta = advance("\(column).\(name)", to: value)
                 let counter = registry.makeCounter(
                     descriptor: Self.name("lru_\(name)", "total", "LRU cache \(name) by column"),
                     labels: [("column", column)])
@@ -81,6 +78,34 @@ final class ServerMetrics: Sendable {
             for agent in gone { registry.makeGauge(descriptor: Self.agentEpisodes, labels: [("agent_id", agent)]).set(Double(0)) }
         }
         return registry.emitToString()
+    }
+
+    /// How far a running total moved since the last scrape (a Prometheus counter only moves
+    /// forward by increments).
+    private func advance(_ key: String, to value: Int) -> Int {
+        counterTotals.withLock { seen -> Int in
+            let d = value - (seen[key] ?? 0)
+            seen[key] = value
+            return d
+        }
+    }
+
+    /// The batcher's forward passes and the requests they served: requests per pass is the
+    /// batching a load achieves.
+    private func record(_ s: EmbeddingBatcher.Statistics) {
+        for (metric, help, value) in [
+            ("embedding_passes", "Forward passes run by the embedding batcher", s.passes),
+            ("embedding_batched_requests", "Embedding requests served by the batcher's passes", s.requests),
+            ("embedding_expired_requests", "Embedding requests that gave up in the queue past their deadline", s.expired),
+        ] {
+            let delta = advance("batcher.\(metric)", to: value)
+            let counter = registry.makeCounter(descriptor: Self.name(metric, "total", help))
+            if delta > 0 { counter.increment(by: Int64(delta)) }
+        }
+        registry.makeGauge(descriptor: Self.name("embedding_queue", "requests", "Embedding requests waiting for a forward pass"))
+            .set(Double(s.queued))
+        registry.makeGauge(descriptor: Self.name("embedding_largest_pass", "requests", "The most requests one forward pass served"))
+            .set(Double(s.largestPass))
     }
 }
 

@@ -259,6 +259,33 @@ import Testing
         }
     }
 
+    /// A batching server reports its forward passes and the requests they served.
+    @Test func metricsCountTheBatchersPassesAndRequests() async throws {
+        try await ServerFixture.with(memory: { $0.batching = true }) { f in
+            try await f.live { client in
+                for query in ["flight", "bill"] {
+                    let r = try await client.execute(
+                        uri: "/agents/m/episodes", method: .post, headers: jsonHeaders, body: jsonBody(["content": "Booked a \(query)"]))
+                    #expect(r.status == .created)
+                    let q = try await client.execute(
+                        uri: "/agents/m/retrieve-hybrid", method: .post, headers: jsonHeaders, body: jsonBody(["query": query]))
+                    #expect(q.status == .ok)
+                }
+                let totals = Dictionary(
+                    (try await client.execute(uri: "/metrics", method: .get)).text.split(separator: "\n").compactMap { line in
+                        let fields = line.split(separator: " ")
+                        return fields.count == 2 && !line.hasPrefix("#") ? (String(fields[0]), Double(fields[1]) ?? -1) : nil
+                    }, uniquingKeysWith: { a, _ in a })
+                // Each retrieval asks for two query embeddings; the writes' texts go through it too.
+                let passes = try #require(totals["episodic_embedding_passes_total"])
+                let requests = try #require(totals["episodic_embedding_batched_requests_total"])
+                #expect(passes >= 1 && requests >= 4 && requests >= passes)
+                #expect(totals["episodic_embedding_queue_requests"] == 0)
+                #expect((totals["episodic_embedding_largest_pass_requests"] ?? 0) >= 1)
+            }
+        }
+    }
+
     @Test func theOpenAPIDocumentMatchesTheRouter() async throws {
         try await ServerFixture.with { f in
             try await f.live { client in

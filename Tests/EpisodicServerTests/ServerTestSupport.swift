@@ -19,13 +19,15 @@ struct ServerFixture {
 
     static func make(
         api configure: (inout APIConfiguration) -> Void = { _ in }, maxTextBytes: Int = 1 << 20,
-        fastModelDirectory: URL? = nil, backend: Backend = .sqlite
+        fastModelDirectory: URL? = nil, backend: Backend = .sqlite,
+        memory configureMemory: (inout EpisodicMemory.Configuration) -> Void = { _ in }
     ) async throws -> ServerFixture {
         let directory = try TemporaryDirectory("episodic-server")
         var configuration = EpisodicMemory.Configuration()
         configuration.qualityModel = "tiny-bert-cls-1024"
         configuration.qualityModelDirectory = Fixtures.tinyBert
         configuration.limits.maxTextBytes = maxTextBytes
+        configureMemory(&configuration)
         var path = directory.path("m.sqlite")
         var schema: String?
         if backend == .postgres { (path, schema) = try PostgresTestDatabase.url() }
@@ -78,9 +80,11 @@ extension ServerFixture {
     /// Runs `body` with a fresh fixture, cleaned up afterwards even when `body` throws.
     static func with(
         api configure: (inout APIConfiguration) -> Void = { _ in }, maxTextBytes: Int = 1 << 20,
-        fastModelDirectory: URL? = nil, backend: Backend = .sqlite, _ body: (ServerFixture) async throws -> Void
+        fastModelDirectory: URL? = nil, backend: Backend = .sqlite,
+        memory configureMemory: (inout EpisodicMemory.Configuration) -> Void = { _ in }, _ body: (ServerFixture) async throws -> Void
     ) async throws {
-        let f = try await make(api: configure, maxTextBytes: maxTextBytes, fastModelDirectory: fastModelDirectory, backend: backend)
+        let f = try await make(
+            api: configure, maxTextBytes: maxTextBytes, fastModelDirectory: fastModelDirectory, backend: backend, memory: configureMemory)
         do {
             try await body(f)
         } catch {
