@@ -5,7 +5,8 @@ import Prometheus
 import Synchronization
 
 /// The server's Prometheus metrics: requests by route and status, request and retrieval-stage
-/// latency histograms, LRU counters and episodes per agent (the last two read at scrape time).
+/// latency histograms, LRU and embedding-batcher counters and episodes per agent (the last three
+/// read at scrape time).
 final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let counterTotals = Mutex<[String: Int]>([:])
