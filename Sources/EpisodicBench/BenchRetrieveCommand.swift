@@ -216,13 +216,17 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
         var short = 0
     }
 
-    /// Times every query under each configuration, the configurations taking turns per query.
+    /// Times every query under each configuration, the configurations taking turns per query and
+    /// the first turn rotating, so that none always meets a cold agent (a large PostgreSQL store
+    /// reads an agent's rows from disk the first time) or always a warm one.
     static func measure(_ memory: EpisodicMemory, texts: [String], agents: [String], configurations: [RetrievalOptions]) async throws
         -> [Timings]
     {
         var timings = [Timings](repeating: Timings(), count: configurations.count)
-        for (q, agent) in zip(texts, agents) {
-            for (i, options) in configurations.enumerated() {
+        for (n, (q, agent)) in zip(texts, agents).enumerated() {
+            for turn in configurations.indices {
+                let i = (n + turn) % configurations.count
+                let options = configurations[i]
                 let r = try await memory.retrieve(agentID: agent, query: q, options: options)
                 timings[i].embed.append(r.timings.queryEmbeddingMs); timings[i].coarse.append(r.timings.coarseMs)
                 timings[i].rerank.append(r.timings.rerankMs); timings[i].total.append(r.timings.totalMs)
