@@ -48,11 +48,7 @@ public final class CrossEncoder: Sendable {
         guard labels == 1 else {
             throw EmbeddingError.invalidConfiguration(file: "config.json", reason: "\(labels) labels; a relevance cross-encoder has one")
         }
-        tokenizer = try WordPieceTokenizer(contentsOf: directory.tokenizerURL)
-        if tokenizer.maxTokenID >= config.vocabSize {
-            throw EmbeddingError.invalidConfiguration(
-                file: "tokenizer.json", reason: "token id \(tokenizer.maxTokenID) is outside the model's vocabulary of \(config.vocabSize)")
-        }
+        tokenizer = try directory.loadTokenizer()
         let weights = try SafetensorsFile(url: directory.weightsURL)
         let plan = PrecisionPlan(options.precision)
         model = try BertModel.load(weights, config: config, plan: plan)

@@ -67,26 +67,13 @@ public final class SentenceEmbedder: Sendable {
         self.directory = directory
         self.options = options
         pool = WorkerPool(extraThreads: max(1, options.threads) - 1)
-        let tokenizerData: Data
-        do { tokenizerData = try Data(contentsOf: directory.tokenizerURL) } catch {
-            throw EmbeddingError.missingFile(name: "tokenizer.json", directory: directory.url.path)
-        }
-        tokenizer = try WordPieceTokenizer(json: tokenizerData, padToken: directory.padToken)
+        tokenizer = try directory.loadTokenizer()
         let weights = try SafetensorsFile(url: directory.weightsURL)
         precision = options.precision.resolved
         let plan = PrecisionPlan(precision)
         switch directory.config.modelType {
         case "mpnet": encoder = .mpnet(try MPNetModel.load(weights, config: directory.config, plan: plan))
         default: encoder = .bert(try BertModel.load(weights, config: directory.config, plan: plan))
-        }
-        if tokenizer.maxTokenID >= directory.config.vocabSize {
-            throw EmbeddingError.invalidConfiguration(
-                file: "tokenizer.json",
-                reason: "token id \(tokenizer.maxTokenID) is outside the model's vocabulary of \(directory.config.vocabSize)")
-        }
-        if directory.config.modelType == "bert", tokenizer.maxTypeID >= max(1, directory.config.typeVocabSize) {
-            throw EmbeddingError.invalidConfiguration(
-                file: "tokenizer.json", reason: "token type \(tokenizer.maxTypeID) is outside type_vocab_size")
         }
     }
 
