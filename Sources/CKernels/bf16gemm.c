@@ -115,8 +115,11 @@ void ek_bf16_gemm(int hardware, long m, const uint16_t *a, long lda, const uint1
         const uint16_t *w = packed + t * k2 * TILE * 2;
         const long first = t * TILE;
         const long width = n - first < TILE ? n - first : TILE;
-        for (long r = 0; r < m; r += 6) {
-            const int rows = m - r < 6 ? (int)(m - r) : 6;
+        // Rows in blocks of five or six (never a lone row: it would stream the tile for one row).
+        const long blocks = (m + 5) / 6;
+        long r = 0;
+        for (long b = 0; b < blocks; b++) {
+            const int rows = (int)((m - r) / (blocks - b) + ((m - r) % (blocks - b) ? 1 : 0));
 #if defined(__x86_64__)
             if (hardware) sums_avx512(rows, k2, a + r * lda, lda, w, acc);
             else
@@ -127,6 +130,7 @@ void ek_bf16_gemm(int hardware, long m, const uint16_t *a, long lda, const uint1
                 const float *s = acc + i * TILE;
                 for (long j = 0; j < width; j++) out[j] = bias ? s[j] + bias[first + j] : s[j];
             }
+            r += rows;
         }
     }
 }

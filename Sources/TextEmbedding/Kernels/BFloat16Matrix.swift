@@ -21,26 +21,31 @@ final class BFloat16Matrix: @unchecked Sendable {
 
     deinit { packed.deallocate() }
 
-    /// y[rows × out] = bf16(x) · W + bias, rows of x `inFeatures` apart, of y `outFeatures` apart;
-    /// tiles split over `pool`'s threads.
+    /// y[rows × out] = bf16(x) · W + bias, rows of x `inFeatures` apart, of y `outFeatures` apart,
+    /// then GELU if `gelu`; tiles split over `pool`'s threads.
     func multiply(
         _ x: UnsafePointer<Float>, rows: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
-        pool: WorkerPool, kernel: BFloat16Kernel = .selected
+        pool: WorkerPool, gelu: Bool = false, kernel: BFloat16Kernel = .selected
     ) {
         let ld = rowLength
         let converted = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rows * ld))
         defer { converted.deallocate() }
-        ek_bf16_convert_rows(x, rows, inFeatures, inFeatures, converted, ld)
-        let tiles = self.tiles, k = inFeatures, n = outFeatures
+        let k = inFeatures
+        pool.parallelRows(rows) { r in
+            ek_bf16_convert_rows(x + r.lowerBound * k, r.count, k, k, converted + r.lowerBound * ld, ld)
+        }
+        let tiles = self.tiles, n = outFeatures
         let hardware: Int32 = kernel == .avx512bf16 ? 1 : 0
         let (a, packed) = (UnsafePointer(converted), UnsafePointer(self.packed))
         let workers = min(pool.extraThreads + 1, tiles)
         if workers > 1 && rows * k * n >= 1 << 20 {
-            pool.parallelFor(workers) { worker in
-                ek_bf16_gemm(hardware, rows, a, ld, packed, k, n, bias, y, n, tiles * worker / workers, tiles * (worker + 1) / workers)
+            pool.parallelRanges(tiles) { range in
+                ek_bf16_gemm(hardware, rows, a, ld, packed, k, n, bias, y, n, range.lowerBound, range.upperBound)
+                if gelu { RowKernels.gelu(y, rows: rows, stride: n, columns: TiledColumns.of(range, n)) }
             }
         } else {
             ek_bf16_gemm(hardware, rows, a, ld, packed, k, n, bias, y, n, 0, tiles)
+            if gelu { ek_gelu(y, rows * n) }
         }
     }
 }

@@ -31,30 +31,34 @@ final class QuantizedMatrix: @unchecked Sendable {
     }
 
     /// y[rows × out] = dequant(quantize(x) · W) + bias, rows of x `inFeatures` apart, of y
-    /// `outFeatures` apart; tiles split over `pool`'s threads.
+    /// `outFeatures` apart, then GELU if `gelu`; tiles split over `pool`'s threads.
     func multiply(
         _ x: UnsafePointer<Float>, rows: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
-        pool: WorkerPool, kernel: Int8Kernel = .selected
+        pool: WorkerPool, gelu: Bool = false, kernel: Int8Kernel = .selected
     ) {
         let ld = rowBytes
         let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, rows * ld))
         let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows))
         let zeros = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, rows))
         defer { codes.deallocate(); rowScales.deallocate(); zeros.deallocate() }
-        ek_i8_quantize_rows(x, rows, inFeatures, inFeatures, codes, ld, rowScales, zeros)
-        let tiles = self.tiles, k = inFeatures, n = outFeatures, path = kernel.code
+        let k = inFeatures
+        pool.parallelRows(rows) { r in
+            let first = r.lowerBound
+            ek_i8_quantize_rows(x + first * k, r.count, k, k, codes + first * ld, ld, rowScales + first, zeros + first)
+        }
+        let tiles = self.tiles, n = outFeatures, path = kernel.code
         let (packed, scales, sums) = (UnsafePointer(self.packed), UnsafePointer(self.scales), UnsafePointer(columnSums))
         let (a, sa, za) = (UnsafePointer(codes), UnsafePointer(rowScales), UnsafePointer(zeros))
         let workers = min(pool.extraThreads + 1, tiles)
         // Splitting pays only above ~1 M multiply-adds (as for the float kernel).
         if workers > 1 && rows * k * n >= 1 << 20 {
-            pool.parallelFor(workers) { worker in
-                ek_i8_gemm(
-                    path, rows, a, ld, sa, za, packed, k, n, scales, sums, bias, y, n,
-                    tiles * worker / workers, tiles * (worker + 1) / workers)
+            pool.parallelRanges(tiles) { range in
+                ek_i8_gemm(path, rows, a, ld, sa, za, packed, k, n, scales, sums, bias, y, n, range.lowerBound, range.upperBound)
+                if gelu { RowKernels.gelu(y, rows: rows, stride: n, columns: TiledColumns.of(range, n)) }
             }
         } else {
             ek_i8_gemm(path, rows, a, ld, sa, za, packed, k, n, scales, sums, bias, y, n, 0, tiles)
+            if gelu { ek_gelu(y, rows * n) }
         }
     }
 }

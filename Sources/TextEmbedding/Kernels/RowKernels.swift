@@ -1,3 +1,5 @@
+import CKernels
+
 /// Row-wise kernels of the transformer on row-major float matrices that have no transcendental
 /// functions (those are in the C target `CKernels`), vectorized 8 lanes at a time.
 enum RowKernels {
@@ -15,6 +17,13 @@ enum RowKernels {
     static func store(_ v: Vec, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
         if count >= Vec.scalarCount { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vec.self); return }
         for i in 0..<count { p[i] = v[i] }
+    }
+
+    /// GELU of columns `columns` of every row of y (rows `stride` apart): the epilogue of one
+    /// thread's tiles of the feed-forward's first product, applied while they are in cache.
+    static func gelu(_ y: UnsafeMutablePointer<Float>, rows: Int, stride: Int, columns: Range<Int>) {
+        guard !columns.isEmpty else { return }
+        for r in 0..<rows { ek_gelu(y + r * stride + columns.lowerBound, columns.count) }
     }
 
     /// y[r, :] += bias for every row.
@@ -67,5 +76,15 @@ enum RowKernels {
                 c += Vec.scalarCount
             }
         }
+    }
+}
+
+/// The output columns of a range of 64-column weight tiles (the layout of the bf16, int8 and
+/// float32 AVX-512 kernels), clipped to the layer's width.
+enum TiledColumns {
+    static let width = 64
+
+    static func of(_ tiles: Range<Int>, _ columns: Int) -> Range<Int> {
+        min(columns, tiles.lowerBound * width)..<min(columns, tiles.upperBound * width)
     }
 }

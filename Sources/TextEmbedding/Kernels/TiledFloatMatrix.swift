@@ -23,17 +23,22 @@ final class TiledFloatMatrix: @unchecked Sendable {
 
     deinit { packed.deallocate() }
 
-    /// y[rows × out] = x · W + bias; tiles split over `pool`'s threads.
-    func multiply(_ x: UnsafePointer<Float>, rows: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, pool: WorkerPool) {
+    /// y[rows × out] = x · W + bias, then GELU if `gelu`; tiles split over `pool`'s threads.
+    func multiply(
+        _ x: UnsafePointer<Float>, rows: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, pool: WorkerPool,
+        gelu: Bool = false
+    ) {
         let tiles = self.tiles, k = inFeatures, n = outFeatures
         let w = UnsafePointer(packed)
         let workers = min(pool.extraThreads + 1, tiles)
         if workers > 1 && rows * k * n >= 1 << 20 {
-            pool.parallelFor(workers) { worker in
-                ek_f32_gemm(rows, x, k, w, k, n, bias, y, n, tiles * worker / workers, tiles * (worker + 1) / workers)
+            pool.parallelRanges(tiles) { range in
+                ek_f32_gemm(rows, x, k, w, k, n, bias, y, n, range.lowerBound, range.upperBound)
+                if gelu { RowKernels.gelu(y, rows: rows, stride: n, columns: TiledColumns.of(range, n)) }
             }
         } else {
             ek_f32_gemm(rows, x, k, w, k, n, bias, y, n, 0, tiles)
+            if gelu { ek_gelu(y, rows * n) }
         }
     }
 }

@@ -103,6 +103,40 @@ final class WorkerPool: @unchecked Sendable {
         busy.store(false, ordering: .releasing)
     }
 
+    /// Pieces per thread of ``parallelRanges(_:_:)``: a thread that shares its core with another
+    /// process's work (a SQLite query beside the embedding) claims fewer pieces instead of
+    /// holding up the others at the end of every section.
+    static let piecesPerThread: Int = {
+        if let text = getenv("EPISODIC_PIECES_PER_THREAD"), let value = Int(String(cString: text)), value > 0 { return value }
+        return 4
+    }()
+
+    /// Calls `body` on consecutive ranges covering `0..<units`, claimed by the calling thread and
+    /// the workers as they finish the previous one.
+    func parallelRanges(_ units: Int, _ body: (Range<Int>) -> Void) {
+        let pieces = min(units, (extraThreads + 1) * Self.piecesPerThread)
+        guard pieces > 1 else {
+            body(0..<units)
+            return
+        }
+        parallelFor(pieces) { piece in body((units * piece / pieces)..<(units * (piece + 1) / pieces)) }
+    }
+
+    /// Rows a row-wise step (layer norm, converting activations) must have before it is split
+    /// over the threads: a batched pass has hundreds, a single query a dozen (not worth a hand-over).
+    static let parallelRowsThreshold = 32
+
+    /// Calls `body` on ranges covering `0..<rows`: split over the threads for a batched pass's
+    /// many rows, in one call on this thread for a few.
+    func parallelRows(_ rows: Int, _ body: (Range<Int>) -> Void) {
+        guard rows >= Self.parallelRowsThreshold, extraThreads > 0 else {
+            body(0..<rows)
+            return
+        }
+        let pieces = extraThreads + 1
+        parallelFor(pieces) { piece in body((rows * piece / pieces)..<(rows * (piece + 1) / pieces)) }
+    }
+
     private func runIterations(_ body: (Int) -> Void, _ count: Int) {
         while true {
             let i = nextIndex.add(1, ordering: .relaxed).oldValue

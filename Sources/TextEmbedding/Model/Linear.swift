@@ -1,3 +1,5 @@
+import CKernels
+
 /// A fully connected layer, `y = x · Wᵀ + b`; the checkpoint stores `W` as `[out × in]`. The
 /// weights are packed once, at load: as float32 for the register-blocked kernel of
 /// ``PackedGemm``, or quantized to int8 (``QuantizedMatrix``).
@@ -47,27 +49,28 @@ struct Linear: Sendable {
             out: parts.reduce(0) { $0 + $1.bias.count }, precision: precision)
     }
 
-    /// y[rows × out] = x[rows × in] · Wᵀ + b, split by column panels over `pool`'s threads.
-    func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, pool: WorkerPool) {
+    /// y[rows × out] = x[rows × in] · Wᵀ + b, then GELU if `gelu` (applied by each thread to the
+    /// columns it computed), split by column tiles over `pool`'s threads.
+    func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, pool: WorkerPool, gelu: Bool = false) {
         let matrix: PackedMatrix
         switch weights {
         case .float32(let packed): matrix = packed
         case .int8(let quantized):
-            quantized.multiply(x, rows: rows, bias: bias.readPointer, into: y, pool: pool)
+            quantized.multiply(x, rows: rows, bias: bias.readPointer, into: y, pool: pool, gelu: gelu)
             return
         case .bfloat16(let rounded):
-            rounded.multiply(x, rows: rows, bias: bias.readPointer, into: y, pool: pool)
+            rounded.multiply(x, rows: rows, bias: bias.readPointer, into: y, pool: pool, gelu: gelu)
             return
         case .float32Tiled(let tiled):
-            tiled.multiply(x, rows: rows, bias: bias.readPointer, into: y, pool: pool)
+            tiled.multiply(x, rows: rows, bias: bias.readPointer, into: y, pool: pool, gelu: gelu)
             return
         }
+        defer { if gelu { ek_gelu(y, rows * outFeatures) } }
         let work = rows * inFeatures * outFeatures
         let workers = min(pool.extraThreads + 1, matrix.panels)
         // Splitting pays only above ~1 M multiply-adds: below, handing work over costs more.
         if workers > 1 && work >= 1 << 20 {
-            pool.parallelFor(workers) { worker in
-                let panels = (matrix.panels * worker / workers)..<(matrix.panels * (worker + 1) / workers)
+            pool.parallelRanges(matrix.panels) { panels in
                 PackedGemm.multiply(
                     m: rows, a: x, lda: inFeatures, b: matrix, bias: bias.readPointer,
                     c: y, ldc: outFeatures, panels: panels)
@@ -113,10 +116,15 @@ struct LayerNorm: Sendable {
             eps: eps, size: size)
     }
 
-    /// x = LayerNorm(x + residual) for `rows` rows; `residual` is optional.
-    func forward(_ x: UnsafeMutablePointer<Float>, adding residual: UnsafePointer<Float>? = nil, rows: Int) {
-        RowKernels.addLayerNorm(
-            x, adding: residual, rows: rows, cols: size,
-            gamma: gamma.readPointer, beta: beta.readPointer, eps: eps)
+    /// x = LayerNorm(x + residual) for `rows` rows; `residual` is optional. With `pool`, a
+    /// batched pass's many rows are split over its threads.
+    func forward(_ x: UnsafeMutablePointer<Float>, adding residual: UnsafePointer<Float>? = nil, rows: Int, pool: WorkerPool? = nil) {
+        let (size, gamma, beta, eps) = (self.size, self.gamma.readPointer, self.beta.readPointer, self.eps)
+        let normalize = { (r: Range<Int>) in
+            RowKernels.addLayerNorm(
+                x + r.lowerBound * size, adding: residual.map { $0 + r.lowerBound * size }, rows: r.count, cols: size,
+                gamma: gamma, beta: beta, eps: eps)
+        }
+        if let pool { pool.parallelRows(rows, normalize) } else { normalize(0..<rows) }
     }
 }

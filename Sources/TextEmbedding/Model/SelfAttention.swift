@@ -62,6 +62,6 @@ struct SelfAttention: Sendable {
         pool.parallelFor(workers, run)
 
         output.forward(ws.context, rows: t, into: ws.projected, pool: pool)
-        norm.forward(ws.hidden, adding: ws.projected, rows: t)
+        norm.forward(ws.hidden, adding: ws.projected, rows: t, pool: pool)
     }
 }
