@@ -37,6 +37,12 @@ import Testing
         let text = JSONValue.string(tricky).jsonText
         #expect(try JSONParser().parse(text) == .string(tricky))
         #expect(!text.unicodeScalars.contains { $0.value < 0x20 })
+        // Strings without a character to escape are written as they are (the fast path), and
+        // one such character anywhere sends a string down the escaping path.
+        #expect(JSONValue.string("plain é 🚀 text").jsonText == "\"plain é 🚀 text\"")
+        for (raw, escaped) in [("\"", #"\""#), ("\\", #"\\"#), ("\u{1F}", #"\u001f"#), ("\t", #"\t"#)] {
+            #expect(JSONValue.string("é" + raw + "x").jsonText == "\"é" + escaped + "x\"", "\(escaped)")
+        }
     }
 
     @Test func rfc3339IsExactAndBounded() throws {

@@ -42,6 +42,13 @@ public enum JSONWriter {
     /// A JSON string literal for `s`.
     public static func writeString(_ s: String, into out: inout String) {
         out += "\""
+        // Most strings need no escape: one pass over their bytes, then one append (walking
+        // them scalar by scalar cost 2 % of a loaded server's time, in writing responses).
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out += s
+            out += "\""
+            return
+        }
         var plainStart = s.unicodeScalars.startIndex
         var index = plainStart
         let scalars = s.unicodeScalars
