@@ -106,10 +106,7 @@ final class WorkerPool: @unchecked Sendable {
     /// Pieces per thread of ``parallelRanges(_:_:)``: a thread that shares its core with another
     /// process's work (a SQLite query beside the embedding) claims fewer pieces instead of
     /// holding up the others at the end of every section.
-    static let piecesPerThread: Int = {
-        if let text = getenv("EPISODIC_PIECES_PER_THREAD"), let value = Int(String(cString: text)), value > 0 { return value }
-        return 4
-    }()
+    static let piecesPerThread = 4
 
     /// Calls `body` on consecutive ranges covering `0..<units`, claimed by the calling thread and
     /// the workers as they finish the previous one.
