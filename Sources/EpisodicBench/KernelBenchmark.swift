@@ -18,7 +18,9 @@ enum KernelBenchmark {
     /// Times `y = x · Wᵀ + b` for an `[n × k]` weight and `m` rows, `repetitions` times per engine.
     /// With `cold`, the weights rotate through copies larger than the last-level cache (64 MB), as
     /// in a forward pass where each layer's weights were evicted since their last use.
-    static func linear(m: Int, n: Int, k: Int, repetitions: Int = 50, cold: Bool = false) -> GemmFigures {
+    static func linear(m: Int, n: Int, k: Int, repetitions: Int = 50, cold: Bool = false, precision: EmbeddingPrecision = .fp32)
+        -> GemmFigures
+    {
         var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next() -> Float {
             seed = seed &* 6364136223846793005 &+ 1442695040888963407
@@ -28,7 +30,7 @@ enum KernelBenchmark {
         let bias = (0..<n).map { _ in next() }
         let x = (0..<(m * k)).map { _ in next() }
         let copies = cold ? max(1, (64 << 20) / (n * k * 4)) : 1
-        let packed = (0..<copies).map { _ in BenchmarkLinearLayer(weight: weight, bias: bias, in: k, out: n) }
+        let packed = (0..<copies).map { _ in BenchmarkLinearLayer(weight: weight, bias: bias, in: k, out: n, precision: precision) }
         let blas = (0..<copies).map { _ in OpenBLASLinearLayer(weight: weight, bias: bias, in: k, out: n) }
         let y = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
         defer { y.deallocate() }
