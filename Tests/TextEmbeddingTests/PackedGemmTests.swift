@@ -49,28 +49,6 @@ import Testing
         }
     }
 
-    @Test func workerPoolRunsEveryIterationOnceEvenForConcurrentCallers() async {
-        let pool = WorkerPool(extraThreads: 2)
-        await withTaskGroup(of: Bool.self) { group in
-            for caller in 0..<4 {
-                group.addTask {
-                    // Each caller counts its own iterations; a busy pool runs them on the caller.
-                    for round in 0..<200 {
-                        let count = 1 + (caller * 7 + round) % 13
-                        let hits = UnsafeMutablePointer<Int>.allocate(capacity: count)
-                        hits.initialize(repeating: 0, count: count)
-                        pool.parallelFor(count) { i in hits[i] += 1 }
-                        let ok = (0..<count).allSatisfy { hits[$0] == 1 }
-                        hits.deallocate()
-                        if !ok { return false }
-                    }
-                    return true
-                }
-            }
-            for await ok in group { #expect(ok) }
-        }
-    }
-
     @Test func stridedPackingMatchesTheSource() {
         // Kᵀ of a head inside a [tokens × 3H] buffer, as attention packs it.
         let tokens = 5, stride = 12, d = 3

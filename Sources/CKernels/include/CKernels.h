@@ -118,4 +118,14 @@ void ek_f32_gemm(long m, const float *a, long lda, const float *packed, long k, 
 /// Swift callers: the packed GEMM prefetches the next weight panel while computing the current one.
 static inline void ek_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
+/// Tells the CPU this thread is spin-waiting (`pause` on x86, `yield` on ARM): the wait costs
+/// less power and leaves the core's shared resources to other work.
+static inline void ek_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #endif
