@@ -99,9 +99,10 @@ struct BenchServeCommand: AsyncParsableCommand {
                         widths: [-16, 8, 9, 7, 8, 9, 9, 10, 9, 11, 9, 9]))
             }
             var failed = false
-            for (name, arguments) in servers {
+            for (index, (name, arguments)) in servers.enumerated() {
                 for count in clientCounts {
-                    let db = directory.appendingPathComponent("run-\(name)-\(count).sqlite").path
+                    // A name per run: a configuration may be listed twice (to see the host's noise).
+                    let db = directory.appendingPathComponent("run-\(index)-\(name)-\(count).sqlite").path
                     try FileManager.default.copyItem(atPath: template, toPath: db)
                     let result = try await loadRun(db: db, serverArguments: arguments, clients: count, seeded: seeded)
                     var report = result
@@ -121,7 +122,9 @@ struct BenchServeCommand: AsyncParsableCommand {
                                 ], widths: [-16, 8, 9, 7, 8, 9, 9, 10, 9, 11, 9, 9]))
                     }
                     if (report["errors"] as? Int ?? 1) > 0 || (report["count_matches"] as? Bool) != true { failed = true }
-                    try? FileManager.default.removeItem(atPath: db)
+                    // With its WAL and shared-memory files: a later copy under the same name must
+                    // not meet another database's log.
+                    for suffix in ["", "-wal", "-shm", ".log"] { try? FileManager.default.removeItem(atPath: db + suffix) }
                 }
             }
             if failed { throw ExitCode(ExitStatus.failure) }
@@ -139,11 +142,18 @@ struct BenchServeCommand: AsyncParsableCommand {
         server.arguments = ["--db", db, "serve", "--port", "0", "--preload", "--time-budget-ms", "0"] + serverArguments
         let output = Pipe()
         server.standardOutput = output
-        server.standardError = FileHandle.nullDevice
+        // The server's log goes to a file (a pipe nobody reads would fill and stall it), shown if
+        // it fails to start.
+        let log = db + ".log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        server.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         try server.run()
         defer { if server.isRunning { server.terminate() } }
         guard let base = try Self.waitForAddress(output) else {
-            throw Failure(message: "the server did not start (arguments: \(server.arguments ?? []))", status: ExitStatus.unavailable)
+            let said = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            throw Failure(
+                message: "the server did not start (arguments: \(server.arguments ?? [])); it said:\n\(said.suffix(2000))",
+                status: ExitStatus.unavailable)
         }
         let agents = Self.agents
         let queries = SyntheticEpisodes.queries(200, seed: 3)
