@@ -111,6 +111,53 @@ import VectorSearch
         await h.cleanup()
     }
 
+    /// A filter's passing set is computed once for the stages of a retrieval (SQLite keeps it
+    /// while nothing is committed): a write in between — an update moving an episode into the
+    /// filter, a deletion, another connection's insert — shows in the next search of every stage.
+    @Test(arguments: Backend.allCases)
+    func filteredSearchesFollowWritesMadeBetweenThem(_ backend: Backend) async throws {
+        let h = try await StoreHarness.make(backend)
+        let all = try await Self.fillBuckets(h.store, count: 2000)
+        let filter = EpisodeFilter(metadata: ["bucket": .equals(42)])
+        let q = all[0].1
+        func passing() async throws -> (dense: Set<String>, lexical: Set<String>) {
+            let dense = try await h.store.similaritySearch(vector: q, column: "vector_fastembed", topK: 100, agentID: "a", filter: filter)
+            let lexical = try await h.store.lexicalSearch(query: "topic episode", topK: 100, agentID: "a", filter: filter)
+            return (Set(dense.map(\.episodeID)), Set(lexical.map(\.episodeID)))
+        }
+        var expected = Set((0..<20).map { String(format: "e%05d", $0 * 100 + 42) })
+        for _ in 0..<2 { // the second time from the remembered set
+            let found = try await passing()
+            #expect(found.dense == expected && found.lexical == expected)
+        }
+        if let sqlite = h.store as? SQLiteEpisodeStore {
+            let version = try #require(try sqlite.follower.committedVersion())
+            #expect(sqlite.passingSets.ids(agentID: "a", filter: filter, version: version) == expected, "the set was not kept")
+        }
+        // An update moves e00007 into the filter.
+        var moved = try #require(try await h.store.episode(agentID: "a", id: "e00007"))
+        moved.metadata["bucket"] = .number(42)
+        _ = try #require(try await h.store.update(moved, expectedUpdatedAt: moved.updatedAt, vectors: [:], staleColumns: []))
+        expected.insert("e00007")
+        var found = try await passing()
+        #expect(found.dense == expected && found.lexical == expected, "an update was missed")
+        // A deletion takes one out.
+        _ = try await h.store.delete(agentID: "a", id: "e00042")
+        expected.remove("e00042")
+        found = try await passing()
+        #expect(found.dense == expected && found.lexical == expected, "a deletion was missed")
+        // Another connection (a second process would) adds one.
+        let other = try await h.reopen()
+        _ = try await other.add(
+            Episode(id: "late", agentID: "a", content: "episode late about topic 42", metadata: ["bucket": 42]),
+            vectors: ["vector_fastembed": q])
+        await other.close()
+        expected.insert("late")
+        found = try await passing()
+        #expect(found.dense == expected && found.lexical == expected, "another connection's insert was missed")
+        await h.cleanup()
+    }
+
     @Test(arguments: Backend.allCases)
     func updateReplacesTextVectorsAndIndexInOneTransaction(_ backend: Backend) async throws {
         let h = try await StoreHarness.make(backend)

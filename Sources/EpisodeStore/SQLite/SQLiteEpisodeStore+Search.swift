@@ -27,16 +27,25 @@ extension SQLiteEpisodeStore {
         }
     }
 
-    /// The ids of the agent's episodes that pass `filter`.
+    /// The ids of the agent's episodes that pass `filter`: from ``PassingSetCache`` when nothing
+    /// was committed since they were computed, else read (and remembered).
     func passingIDs(agentID: String, filter: EpisodeFilter) throws -> Set<String> {
+        let version = try follower.committedVersion()
+        if let version, let ids = passingSets.ids(agentID: agentID, filter: filter, version: version) { return ids }
         let condition = SQLiteFilter.condition(filter)
-        return try read { db in
+        let ids = try read { db in
             Set(
                 try String.fetchAll(
                     db, sql: "SELECT e.id FROM episodes e WHERE e.agent_id = ? AND \(condition.sql)",
                     arguments: [agentID] + condition.arguments))
         }
+        if let version { passingSets.store(agentID: agentID, filter: filter, version: version, ids: ids) }
+        return ids
     }
+
+    /// Passing sets up to this size are handed to the lexical search's SQL as a list of ids
+    /// (bound as one JSON array); larger ones are evaluated there row by row instead.
+    static let lexicalPassingSetLimit = 20_000
 
     /// BM25 over the episodes' embedded text (SQLite FTS5, Porter stemming) within one agent: the
     /// index holds each agent's terms apart (``AgentLexicalIndex``), so the cost follows the
@@ -48,7 +57,15 @@ extension SQLiteEpisodeStore {
         guard !words.isEmpty, topK > 0 else { return [] }
         var condition = ""
         var extra = StatementArguments()
-        if let filter, !filter.isEmpty {
+        if let filter, filter.needsRows, let ids = try? passingIDs(agentID: agentID, filter: filter),
+            ids.count <= Self.lexicalPassingSetLimit
+        {
+            // The set a retrieval's dense search and quality scan use too (computed once for the
+            // three): each FTS match is then looked up in it instead of reading its metadata.
+            guard !ids.isEmpty else { return [] }
+            condition = "AND e.id IN (SELECT value FROM json_each(?))"
+            extra = [JSONValue.array(ids.map(JSONValue.string)).jsonText]
+        } else if let filter, !filter.isEmpty {
             let sql = SQLiteFilter.condition(filter)
             condition = "AND " + sql.sql
             extra = sql.arguments

@@ -67,6 +67,8 @@ public final class SQLiteEpisodeStore: EpisodeStoreBackend {
     /// process then refuses to write vectors of the replaced model.
     let columnsGeneration: String
     let follower: SQLiteIndexFollower
+    /// Passing sets of recent filters (``passingIDs(agentID:filter:)``).
+    let passingSets = PassingSetCache()
     let logger = Logger(label: "episodic.store")
 
     /// Opens (and migrates to the latest schema) the store at `path`. A database of another

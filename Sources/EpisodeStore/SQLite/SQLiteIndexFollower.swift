@@ -79,11 +79,21 @@ final class SQLiteIndexFollower: Sendable {
         return index
     }
 
+    /// `PRAGMA data_version` of the watcher connection: it changes whenever any connection or
+    /// process commits. Nil for stores without a watcher (a single connection).
+    func committedVersion() throws -> Int64? {
+        do {
+            return try watcher?.read { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        } catch let error as DatabaseError {
+            throw SQLiteEpisodeStore.translate(error, path: path)
+        }
+    }
+
     /// Loads the indexes on first use, then applies the changes committed since the last call.
     func catchUp() throws {
         try state.withLock { state in
+            let version = try committedVersion() ?? 0
             do {
-                let version = try watcher?.read { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 } ?? 0
                 if !state.loaded {
                     state.lastSeq = try loadAll()
                     state.dataVersion = version
