@@ -327,3 +327,27 @@ import VectorSearch
         await h.cleanup()
     }
 }
+
+/// The passing sets SQLite keeps between a retrieval's stages stay bounded in entries and ids.
+@Suite struct PassingSetCacheTests {
+    static func ids(_ prefix: String, _ count: Int) -> Set<String> { Set((0..<count).map { "\(prefix)\($0)" }) }
+
+    @Test func entriesAndIdsAreBoundedAndAnotherVersionMisses() {
+        let cache = PassingSetCache()
+        let filters = (0..<12).map { EpisodeFilter(metadata: ["bucket": .equals(.number(JSONNumber($0)))]) }
+        for (i, filter) in filters.enumerated() { cache.store(agentID: "a", filter: filter, version: 3, ids: Self.ids("f\(i)-", 10)) }
+        #expect(cache.ids(agentID: "a", filter: filters[0], version: 3) == nil, "more than the capacity kept")
+        #expect(cache.ids(agentID: "a", filter: filters[11], version: 3) == Self.ids("f11-", 10))
+        #expect(cache.ids(agentID: "a", filter: filters[11], version: 4) == nil, "a set served after a commit")
+        #expect(cache.ids(agentID: "b", filter: filters[11], version: 3) == nil, "another agent's set served")
+        // A set over the limit is not kept; large sets push out the least recently used.
+        cache.store(agentID: "a", filter: filters[1], version: 5, ids: Self.ids("big-", PassingSetCache.maximumIDs + 1))
+        #expect(cache.ids(agentID: "a", filter: filters[1], version: 5) == nil)
+        for i in 0..<3 {
+            cache.store(agentID: "a", filter: filters[i], version: 5, ids: Self.ids("l\(i)-", PassingSetCache.maximumIDs / 2 - 10))
+        }
+        #expect(cache.heldIDs <= PassingSetCache.maximumIDs)
+        #expect(cache.ids(agentID: "a", filter: filters[0], version: 5) == nil)
+        #expect(cache.ids(agentID: "a", filter: filters[2], version: 5)?.count == PassingSetCache.maximumIDs / 2 - 10)
+    }
+}

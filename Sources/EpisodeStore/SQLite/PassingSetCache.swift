@@ -17,6 +17,9 @@ final class PassingSetCache: Sendable {
 
     /// Filters remembered (a server's agents each retrieving with their own filter).
     static let capacity = 8
+    /// Ids remembered over all entries (~50 bytes each: ~10 MB); a larger set is not kept, and
+    /// the least recently used entries leave to make room.
+    static let maximumIDs = 200_000
 
     private let entries = Mutex<[Entry]>([])
 
@@ -33,11 +36,18 @@ final class PassingSetCache: Sendable {
 
     /// Remembers a passing set computed from rows read after `version` was.
     func store(agentID: String, filter: EpisodeFilter, version: Int64, ids: Set<String>) {
+        guard ids.count <= Self.maximumIDs else { return }
         entries.withLock { entries in
             // Entries of older versions can never be reached again.
             entries.removeAll { $0.version != version || ($0.agentID == agentID && $0.filter == filter) }
             entries.append(Entry(agentID: agentID, filter: filter, version: version, ids: ids))
-            if entries.count > Self.capacity { entries.removeFirst(entries.count - Self.capacity) }
+            var total = entries.reduce(0) { $0 + $1.ids.count }
+            while entries.count > Self.capacity || total > Self.maximumIDs {
+                total -= entries.removeFirst().ids.count
+            }
         }
     }
+
+    /// Ids held over all entries.
+    var heldIDs: Int { entries.withLock { $0.reduce(0) { $0 + $1.ids.count } } }
 }
