@@ -26,6 +26,15 @@ public enum EpisodicServer {
             onServerRunning: { channel in await onServerRunning?(channel.localAddress?.port ?? port) },
             logger: logger)
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-        await memory.close()
+        if !(await memory.close(within: closeTimeoutSeconds)) {
+            logger.warning(
+                """
+                the store did not close within \(Int(closeTimeoutSeconds)) s; stopping without waiting (every acknowledged \
+                write is committed; missing quality vectors are computed later, or by `episodic backfill`)
+                """)
+        }
     }
+
+    /// How long a stopping server waits for background work and the store to close.
+    public static let closeTimeoutSeconds = 60.0
 }

@@ -1,10 +1,10 @@
 import Synchronization
 
-/// Waiting for CPU-bound work against a time budget.
-enum RetrievalDeadline {
+/// Waiting for CPU-bound work (or a shutdown step) against a time budget.
+package enum RetrievalDeadline {
     /// The task's value, or nil if it does not finish within `milliseconds` (the task goes on,
     /// its result unused: CPU-bound embedding cannot be interrupted).
-    static func value<T: Sendable>(of task: Task<T, Never>, within milliseconds: Double?) async -> T? {
+    package static func value<T: Sendable>(of task: Task<T, Never>, within milliseconds: Double?) async -> T? {
         guard let milliseconds else { return await task.value }
         if milliseconds <= 0 { return nil }
         return await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in

@@ -39,6 +39,20 @@ import Testing
         await memory.close()
     }
 
+    /// A bounded close reports whether closing finished; what it did not wait for still completes
+    /// and loses nothing.
+    @Test func aBoundedCloseSaysWhetherItFinished() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let path = tmp.path("m.sqlite")
+        let memory = try await EpisodicMemory.open(path, configuration: Self.configuration())
+        _ = try await memory.add([Episode(id: "e", agentID: "a", content: "kept through a close not waited for")])
+        #expect(await memory.close(within: 0) == false, "a zero budget cannot have waited for the close")
+        let second = try await EpisodicMemory.open(path, configuration: Self.configuration())
+        #expect(try await second.episode(agentID: "a", id: "e").content.hasPrefix("kept"))
+        #expect(await second.close(within: 60), "closing an idle SQLite store took over a minute")
+    }
+
     @Test func openingAndCreatingRefuseWhatTheyShould() async throws {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }

@@ -55,3 +55,18 @@ struct CLIRunner {
 private final class Captured: @unchecked Sendable {
     var data = Data()
 }
+
+extension Process {
+    /// Waits for the child to exit, polling: `waitUntilExit()` spins the calling thread, and in an
+    /// async test that thread belongs to the cooperative pool the in-process servers of other
+    /// tests run on (one such wait on a stuck child starved them until their requests timed out).
+    /// False, with the child killed, if it is still running after `seconds`.
+    func exit(within seconds: Double) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while isRunning && Date() < deadline { try? await Task.sleep(nanoseconds: 20_000_000) }
+        guard isRunning else { return true }
+        kill(processIdentifier, SIGKILL)
+        while isRunning { try? await Task.sleep(nanoseconds: 20_000_000) }
+        return false
+    }
+}

@@ -47,9 +47,11 @@ import Testing
             )
         }
 
-        func stop() {
+        /// SIGINT, then the graceful shutdown must end within 30 s (else the test fails).
+        func stop() async {
             if process.isRunning { process.interrupt() }
-            process.waitUntilExit()
+            let exited = await process.exit(within: 30)
+            #expect(exited, "episodic serve did not exit within 30 s of SIGINT")
         }
     }
 
@@ -58,7 +60,13 @@ import Testing
         defer { Task { await PostgresTestDatabase.drop(schema: schema) } }
         #expect(try CLIRunner.run(["--db", url, "init", "--quality-model", "all-mpnet-base-v2"]).status == 0)
         let one = try Server(db: url), two = try Server(db: url)
-        defer { one.stop(); two.stop() }
+        do { try await exchange(one, two) } catch { Issue.record(error) }
+        await one.stop()
+        await two.stop()
+    }
+
+    /// A write on `one` read on `two`, a delete on `two` seen on `one`.
+    func exchange(_ one: Server, _ two: Server) async throws {
         let (created, ids) = try await one.request(
             "POST", "/agents/planner/episodes",
             [
@@ -113,7 +121,7 @@ import Testing
         }
         while acknowledged.values.count < 200 { try await Task.sleep(nanoseconds: 20_000_000) }
         kill(server.process.processIdentifier, SIGKILL)
-        server.process.waitUntilExit()
+        _ = await server.process.exit(within: 30)
         for writer in writers { _ = await writer.value }
         let acked = acknowledged.values
         let memory = try await EpisodicMemory.open(url)

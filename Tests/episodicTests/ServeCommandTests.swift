@@ -58,7 +58,7 @@ import Testing
         #expect((response as? HTTPURLResponse)?.statusCode == 201)
         let ids = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["ids"] as? [String] ?? []
         #expect(ids.count == 96)
-        server.waitUntilExit()
+        #expect(await server.exit(within: 60), "the server did not exit within 60 s of SIGTERM")
         #expect(server.terminationReason == .exit && server.terminationStatus == 0)
         // Everything acknowledged is in the store, with both vectors.
         let stats = try await EpisodicMemory.open(db).stats()
