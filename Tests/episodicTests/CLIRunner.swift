@@ -43,7 +43,7 @@ struct CLIRunner {
         let group = DispatchGroup()
         DispatchQueue.global().async(group: group) { errors.data = err.fileHandleForReading.readDataToEndOfFile() }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        process.waitForExit()
         group.wait()
         return Result(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
@@ -57,6 +57,13 @@ private final class Captured: @unchecked Sendable {
 }
 
 extension Process {
+    /// Blocks until the child has exited, sleeping between checks: Foundation's `waitUntilExit()`
+    /// spins its run loop at full speed on Linux (a core per waiting test, which a loaded CI
+    /// machine does not have to spare).
+    func waitForExit() {
+        while isRunning { usleep(5_000) }
+    }
+
     /// Waits for the child to exit, polling: `waitUntilExit()` spins the calling thread, and in an
     /// async test that thread belongs to the cooperative pool the in-process servers of other
     /// tests run on (one such wait on a stuck child starved them until their requests timed out).

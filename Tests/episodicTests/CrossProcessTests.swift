@@ -74,7 +74,7 @@ import VectorSearch
             #expect(hits.count == min(20, available))
             searches += 1
         }
-        child.waitUntilExit()
+        child.waitForExit()
         #expect(child.terminationStatus == 0)
         // Everything either process wrote is visible here, and search is exact over all of it.
         let all = childVectors + mine
@@ -110,7 +110,7 @@ import VectorSearch
             }
         }
         kill(child.processIdentifier, SIGKILL)
-        child.waitUntilExit()
+        child.waitForExit()
         #expect(child.terminationReason == .uncaughtSignal)
         #expect(reported >= 1000)
 

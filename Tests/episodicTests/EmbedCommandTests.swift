@@ -111,7 +111,7 @@ import Testing
             ]))
         try input.fileHandleForWriting.close()
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        process.waitForExit()
         #expect(process.terminationStatus == 65)
         #expect(message.contains("line 1: not valid UTF-8"))
     }

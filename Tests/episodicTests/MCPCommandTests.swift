@@ -24,7 +24,7 @@ import Testing
         try process.run()
         defer {
             process.terminate()
-            process.waitUntilExit()
+            process.waitForExit()
             directory.remove()
         }
         let transport = StdioTransport(

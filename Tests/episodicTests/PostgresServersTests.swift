@@ -165,7 +165,7 @@ import Testing
             }
         }
         kill(child.processIdentifier, SIGKILL)
-        child.waitUntilExit()
+        child.waitForExit()
         #expect(child.terminationReason == .uncaughtSignal && reported >= 1000)
         let memory = try await EpisodicMemory.open(url)
         let count = try await memory.stats().episodes

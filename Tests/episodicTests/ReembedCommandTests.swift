@@ -35,7 +35,7 @@ import Testing
             log += String(decoding: chunk, as: UTF8.self)
         }
         kill(child.processIdentifier, SIGKILL)
-        child.waitUntilExit()
+        child.waitForExit()
         #expect(child.terminationReason == .uncaughtSignal)
         // The column is unchanged: searches still use the old model.
         let before = try await EpisodicMemory.open(
