@@ -12,17 +12,18 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
         discussion: """
             Builds (once, cached under ~/.cache/episodic/bench) a store of synthetic agent episodes \
             with real all-MiniLM-L6-v2 and all-mpnet-base-v2 vectors, then times hybrid retrievals. \
-            With --threads 1 the two query embeddings run one after the other; with 2 they run \
-            concurrently, one per core.
+            --threads is the threads of each forward pass; the two query embeddings run one after \
+            the other unless --concurrent-embedding (the default with 4+ cores). The models' \
+            arithmetic is the library's default (--precision auto) unless --precision says otherwise.
 
             Example:
-              swift run -c release episodic-bench retrieve --episodes 10000 --threads 1
+              swift run -c release episodic-bench retrieve --episodes 10000 --threads 2
             """)
 
     @Option(help: "Episodes of the one agent.")
     var episodes = 10_000
 
-    @Option(help: "Threads: 1 = sequential query embeddings, 2 = concurrent.")
+    @Option(help: "Threads of each forward pass (matrix products and attention).")
     var threads = 1
 
     @Option(help: "Timed queries.")
@@ -44,7 +45,7 @@ struct BenchRetrieveCommand: AsyncParsableCommand {
     var randomVectors = false
 
     @Option(help: "The models' arithmetic while timing (fp32, bf16, int8, auto); the store is built in fp32 whatever this says.")
-    var precision = EmbeddingPrecision.fp32
+    var precision = EpisodicMemory.Configuration().precision
 
     @Option(help: "Also time retrievals with a metadata filter keeping this percentage of each agent's episodes (0 to skip).")
     var filterPercent = 1

@@ -76,6 +76,14 @@ public final class HybridRetriever: Sendable {
         let fastStart = DispatchTime.now().uptimeNanoseconds
         let fastVector = try await service.fast.embedQuery(query)
         timings.fastEmbeddingMs = Self.ms(since: fastStart)
+        // The dense search needs only the fast vector: it runs while the quality model embeds
+        // (that forward pass waits on memory more than on the cores), not after it.
+        let denseTask = Task { [store, fastColumn = service.fast.column.name] in
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let hits = try await store.similaritySearch(
+                vector: fastVector, column: fastColumn, topK: options.coarseTopK, agentID: agentID, filter: options.filter)
+            return (hits, Self.ms(since: t0))
+        }
         if quality != nil && !concurrent {
             // Sequential: the quality embedding after the fast one, in this task (the lexical
             // search meanwhile uses what the embedding's parallel sections leave idle).
@@ -84,10 +92,8 @@ public final class HybridRetriever: Sendable {
 
         // Coarse: dense and lexical candidates, fused.
         let coarseStart = DispatchTime.now().uptimeNanoseconds
-        let dense = try await store.similaritySearch(
-            vector: fastVector, column: service.fast.column.name, topK: options.coarseTopK,
-            agentID: agentID, filter: options.filter)
-        timings.denseMs = Self.ms(since: coarseStart)
+        let dense: [ScoredEpisode]
+        (dense, timings.denseMs) = try await denseTask.value
         var lexical: [LexicalHit] = []
         if let lexicalTask { (lexical, timings.lexicalMs) = try await lexicalTask.value.get() }
         var candidates = RankFusion.coarse(dense: dense, lexical: lexical, k: options.fusionK)
