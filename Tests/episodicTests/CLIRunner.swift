@@ -16,16 +16,30 @@ struct CLIRunner {
 
     /// Runs the tool as the unprivileged user `nobody` when this process is root (as in CI), so
     /// that file permissions apply; as itself otherwise.
-    static func runUnprivileged(_ arguments: [String], stdin: String? = nil) throws -> Result {
-        guard getuid() == 0 else { return try run(arguments, stdin: stdin) }
-        return try run(
+    static func runUnprivileged(_ arguments: [String], stdin: String? = nil) async throws -> Result {
+        guard getuid() == 0 else { return try await run(arguments, stdin: stdin) }
+        return try await run(
             ["--reuid=65534", "--regid=65534", "--clear-groups", binary.path] + arguments, stdin: stdin,
             executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
     }
 
+    /// Runs the child and waits for it on a thread of its own: a test waiting for a child must not
+    /// hold a thread of the cooperative pool, where the in-process servers of other tests run (on
+    /// 2 cores the pool has 2 threads, and two such waits starved them until requests timed out).
     static func run(
         _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
         executable: URL = binary
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    with: Swift.Result { try runBlocking(arguments, stdin: stdin, environment: environment, executable: executable) })
+            }
+        }
+    }
+
+    private static func runBlocking(
+        _ arguments: [String], stdin: String?, environment: [String: String], executable: URL
     ) throws -> Result {
         let process = Process()
         process.executableURL = executable

@@ -3,14 +3,14 @@ import Testing
 
 /// `episodic embed` through a real process: JSON lines in, JSON lines out, bad lines refused.
 @Suite struct EmbedCommandTests {
-    @Test func embedsEachLineKeepingTheID() throws {
+    @Test func embedsEachLineKeepingTheID() async throws {
         let input = """
             {"id": 1, "text": "The agent booked a flight to Lisbon."}
             {"id": "b-2", "text": "The user prefers window seats."}
 
             {"id": {"n": 3}, "text": ""}
             """
-        let result = try CLIRunner.run(["embed"], stdin: input)
+        let result = try await CLIRunner.run(["embed"], stdin: input)
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         #expect(lines.count == 3)
@@ -29,29 +29,33 @@ import Testing
     /// kernel sums the same integers, so forcing the AVX2 or the portable path on a CPU with AVX-512
     /// VNNI gives the same vectors, bit for bit. bf16 without its hardware sums in another order, which
     /// can flip the rounding of a later layer's bf16 input: the same vector to cosine 0.99999.
-    @Test func forcingAnotherCPUPathGivesTheSameVectors() throws {
+    @Test func forcingAnotherCPUPathGivesTheSameVectors() async throws {
         let input = """
             {"id": 1, "text": "The agent booked a flight to Lisbon, seat 14A."}
             {"id": 2, "text": "Paid the electricity bill, 87.40 EUR, on the 3rd."}
             """
-        let fastest = try CLIRunner.run(["embed", "--precision", "int8"], stdin: input)
-        let avx2 = try CLIRunner.run(["embed", "--precision", "int8"], stdin: input, environment: ["EPISODIC_CPU_FEATURES": "avx2"])
-        let portable = try CLIRunner.run(["embed", "--precision", "int8"], stdin: input, environment: ["EPISODIC_CPU_FEATURES": "none"])
+        let fastest = try await CLIRunner.run(["embed", "--precision", "int8"], stdin: input)
+        let avx2 = try await CLIRunner.run(["embed", "--precision", "int8"], stdin: input, environment: ["EPISODIC_CPU_FEATURES": "avx2"])
+        let portable = try await CLIRunner.run(
+            ["embed", "--precision", "int8"], stdin: input, environment: ["EPISODIC_CPU_FEATURES": "none"])
         for run in [fastest, avx2, portable] { #expect(run.status == 0, "\(run.stderr)") }
         #expect(fastest.stdout.split(separator: "\n").count == 2)
         // The option takes effect, before or after the subcommand: int8 is not fp32.
-        let fp32 = try CLIRunner.run(["embed", "--precision", "fp32"], stdin: input)
-        let before = try CLIRunner.run(["--precision", "int8", "embed"], stdin: input)
+        let fp32 = try await CLIRunner.run(["embed", "--precision", "fp32"], stdin: input)
+        let before = try await CLIRunner.run(["--precision", "int8", "embed"], stdin: input)
         #expect(fp32.status == 0 && fp32.stdout != fastest.stdout)
         #expect(before.stdout == fastest.stdout)
         #expect(avx2.stdout == fastest.stdout)
         #expect(portable.stdout == fastest.stdout)
 
         func vectors(_ text: String) -> [[Double]] {
-            text.split(separator: "\n").map { (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["embedding"] as! [Double] }
+            text.split(separator: "\n").map {
+                (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["embedding"] as! [Double]
+            }
         }
-        let bf16 = try CLIRunner.run(["embed", "--precision", "bf16"], stdin: input)
-        let bf16Portable = try CLIRunner.run(["embed", "--precision", "bf16"], stdin: input, environment: ["EPISODIC_CPU_FEATURES": "avx2"])
+        let bf16 = try await CLIRunner.run(["embed", "--precision", "bf16"], stdin: input)
+        let bf16Portable = try await CLIRunner.run(
+            ["embed", "--precision", "bf16"], stdin: input, environment: ["EPISODIC_CPU_FEATURES": "avx2"])
         #expect(bf16.status == 0 && bf16Portable.status == 0)
         for (a, b) in zip(vectors(bf16.stdout), vectors(bf16Portable.stdout)) {
             #expect(a.count == 384)
@@ -60,16 +64,16 @@ import Testing
         }
     }
 
-    @Test func queryFlagChangesNothingForAModelWithoutPrompts() throws {
+    @Test func queryFlagChangesNothingForAModelWithoutPrompts() async throws {
         // all-MiniLM-L6-v2 has no query prompt: --query must give the same vector.
         let input = #"{"id": 1, "text": "where is the flight booking?"}"#
-        let passage = try CLIRunner.run(["embed"], stdin: input)
-        let query = try CLIRunner.run(["embed", "--query"], stdin: input)
+        let passage = try await CLIRunner.run(["embed"], stdin: input)
+        let query = try await CLIRunner.run(["embed", "--query"], stdin: input)
         #expect(passage.status == 0 && query.status == 0)
         #expect(passage.stdout == query.stdout)
     }
 
-    @Test func badLinesAreReportedByNumberAndNothingIsPrinted() throws {
+    @Test func badLinesAreReportedByNumberAndNothingIsPrinted() async throws {
         let input = """
             {"id": 1, "text": "fine"}
             not json
@@ -77,7 +81,7 @@ import Testing
             {"text": "no id"}
             {"id": 5, "text": 42}
             """
-        let result = try CLIRunner.run(["embed"], stdin: input)
+        let result = try await CLIRunner.run(["embed"], stdin: input)
         #expect(result.status == 65)
         #expect(result.stdout.isEmpty)
         for fragment in [
@@ -88,14 +92,14 @@ import Testing
         }
     }
 
-    @Test func missingModelDirectoryIsAClearError() throws {
-        let result = try CLIRunner.run(["embed", "--model", "/nonexistent/model"], stdin: #"{"id": 1, "text": "x"}"#)
+    @Test func missingModelDirectoryIsAClearError() async throws {
+        let result = try await CLIRunner.run(["embed", "--model", "/nonexistent/model"], stdin: #"{"id": 1, "text": "x"}"#)
         #expect(result.status == 66)
         #expect(result.stderr.contains("model directory not found: /nonexistent/model"))
         #expect(result.stderr.contains("scripts/setup.sh"))
     }
 
-    @Test func invalidUTF8IsRefused() throws {
+    @Test func invalidUTF8IsRefused() async throws {
         let process = Process()
         process.executableURL = CLIRunner.binary
         process.arguments = ["embed"]

@@ -56,11 +56,11 @@ import Testing
         await client.disconnect()
     }
 
-    @Test func servingAPublicAddressWithoutKeysIsRefused() throws {
+    @Test func servingAPublicAddressWithoutKeysIsRefused() async throws {
         let directory = try TemporaryDirectory("episodic-serve-auth")
         defer { directory.remove() }
         let db = directory.path("m.sqlite")
-        let refused = try CLIRunner.run(["--db", db, "serve", "--host", "0.0.0.0", "--port", "0", "--auth", "off"])
+        let refused = try await CLIRunner.run(["--db", db, "serve", "--host", "0.0.0.0", "--port", "0", "--auth", "off"])
         #expect(refused.status == 64, "\(refused.stderr)")
         #expect(refused.stderr.contains("refusing to serve 0.0.0.0 without API keys") && refused.stderr.contains("--insecure-no-auth"))
         #expect(!FileManager.default.fileExists(atPath: db))

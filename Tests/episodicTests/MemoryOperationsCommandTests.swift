@@ -25,25 +25,25 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("episodic-ops-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let (db, drop) = try Self.location(backend, in: directory, name: "m")
-        func run(_ arguments: [String]) throws -> CLIRunner.Result { try CLIRunner.run(["--db", db] + arguments) }
-        #expect(try run(["init"]).status == 0)
+        func run(_ arguments: [String]) async throws -> CLIRunner.Result { try await CLIRunner.run(["--db", db] + arguments) }
+        #expect(try await run(["init"]).status == 0)
         for (id, text, tool) in [
             ("a1", "Booked the flight to Lisbon", "flights"), ("a2", "Paid the electricity bill", "bills"),
             ("a3", "Flight to Porto delayed", "flights"),
         ] {
-            let added = try run([
+            let added = try await run([
                 "add", "--agent", "p", "--id", id, "--text", text, "--metadata", "{\"tool\": \"\(tool)\"}", "--quality", "defer",
             ])
             #expect(added.status == 0, "\(added.stderr)")
         }
         // Rerunning an add with the same id stores nothing new; other text under that id is refused.
-        let again = try run([
+        let again = try await run([
             "add", "--agent", "p", "--id", "a1", "--text", "Booked the flight to Lisbon", "--metadata", "{\"tool\": \"flights\"}",
         ])
         #expect(again.status == 0 && again.stderr.contains("already stored"))
-        #expect(try run(["add", "--agent", "p", "--id", "a1", "--text", "something else"]).status == 65)
+        #expect(try await run(["add", "--agent", "p", "--id", "a1", "--text", "something else"]).status == 65)
 
-        let updated = try run([
+        let updated = try await run([
             "update", "--agent", "p", "a2", "--content", "Paid the water bill", "--metadata", "{\"paid\": true}", "--json",
         ])
         #expect(updated.status == 0, "\(updated.stderr)")
@@ -51,28 +51,30 @@ import Testing
         #expect(episode["content"] as? String == "Paid the water bill")
         #expect((episode["metadata"] as? [String: Any])?["paid"] as? Bool == true)
         #expect((episode["metadata"] as? [String: Any])?["tool"] as? String == "bills")
-        #expect(try run(["update", "--agent", "p", "ghost", "--content", "x"]).status == 66)
-        #expect(try run(["update", "--agent", "p", "a2"]).status == 64)
+        #expect(try await run(["update", "--agent", "p", "ghost", "--content", "x"]).status == 66)
+        #expect(try await run(["update", "--agent", "p", "a2"]).status == 64)
 
-        let byUpdate = try run(["list", "--agent", "p", "--order", "updated_at"])
+        let byUpdate = try await run(["list", "--agent", "p", "--order", "updated_at"])
         #expect(Self.lines(byUpdate.stdout).compactMap { $0["id"] as? String }.first == "a2")
-        let flights = try run(["list", "--agent", "p", "--filter", "{\"metadata\": {\"tool\": \"flights\"}}"])
+        let flights = try await run(["list", "--agent", "p", "--filter", "{\"metadata\": {\"tool\": \"flights\"}}"])
         #expect(Set(Self.lines(flights.stdout).compactMap { $0["id"] as? String }) == ["a1", "a3"])
-        let badOperator = try run(["list", "--agent", "p", "--filter", "{\"metadata\": {\"tool\": {\"like\": \"f%\"}}}"])
+        let badOperator = try await run(["list", "--agent", "p", "--filter", "{\"metadata\": {\"tool\": {\"like\": \"f%\"}}}"])
         #expect(badOperator.status == 65 && badOperator.stderr.contains("\"like\""))
 
-        let retrieved = try run(["retrieve", "--agent", "p", "--query", "flight", "--filter", "{\"exclude_ids\": [\"a1\"]}", "--json"])
+        let retrieved = try await run([
+            "retrieve", "--agent", "p", "--query", "flight", "--filter", "{\"exclude_ids\": [\"a1\"]}", "--json",
+        ])
         #expect(retrieved.status == 0, "\(retrieved.stderr)")
         let results = (Self.lines(retrieved.stdout).first?["results"] as? [[String: Any]]) ?? []
         #expect(!results.isEmpty && results.allSatisfy { ($0["episode"] as? [String: Any])?["id"] as? String != "a1" })
 
-        let deleted = try run(["delete", "--agent", "p", "--filter", "{\"metadata\": {\"tool\": \"flights\"}}", "--compact"])
+        let deleted = try await run(["delete", "--agent", "p", "--filter", "{\"metadata\": {\"tool\": \"flights\"}}", "--compact"])
         #expect(deleted.status == 0 && deleted.stdout.contains("deleted 2 episodes"), "\(deleted.stderr)")
-        #expect(try run(["delete", "--agent", "p"]).status == 64)
-        let forgot = try run(["forget", "--agent", "p", "--compact"])
+        #expect(try await run(["delete", "--agent", "p"]).status == 64)
+        let forgot = try await run(["forget", "--agent", "p", "--compact"])
         #expect(forgot.status == 0 && forgot.stdout.contains("1 episode"), "\(forgot.stderr)")
-        #expect(try run(["forget", "--agent", "p"]).status == 66)
-        #expect(try run(["compact"]).status == 0)
+        #expect(try await run(["forget", "--agent", "p"]).status == 66)
+        #expect(try await run(["compact"]).status == 0)
         await drop()
         try? FileManager.default.removeItem(at: directory)
     }
@@ -84,23 +86,23 @@ import Testing
         let first = directory.appendingPathComponent("first.sqlite").path
         let last = directory.appendingPathComponent("last.sqlite").path
         let (middle, drop) = try Self.location(.postgres, in: directory, name: "middle")
-        #expect(try CLIRunner.run(["--db", first, "init"]).status == 0)
+        #expect(try await CLIRunner.run(["--db", first, "init"]).status == 0)
         let source = [
             #"{"id": "x1", "agent_id": "p", "content": "Booked the flight", "metadata": {"n": 1.50, "tags": ["a"]}, "created_at": "2026-11-01T10:00:00.123Z"}"#,
             #"{"id": "x2", "agent_id": "p", "content": "Paid the bill", "summary": "bill paid", "created_at": "2026-11-02T10:00:00Z"}"#,
             #"{"id": "y1", "agent_id": "q", "content": "Another agent's note"}"#,
         ].joined(separator: "\n")
-        #expect(try CLIRunner.run(["--db", first, "import", "-"], stdin: source).status == 0)
-        #expect(try CLIRunner.run(["--db", first, "update", "--agent", "p", "x1", "--metadata", #"{"seen": true}"#]).status == 0)
-        let exported = try CLIRunner.run(["--db", first, "export", "--vectors"])
+        #expect(try await CLIRunner.run(["--db", first, "import", "-"], stdin: source).status == 0)
+        #expect(try await CLIRunner.run(["--db", first, "update", "--agent", "p", "x1", "--metadata", #"{"seen": true}"#]).status == 0)
+        let exported = try await CLIRunner.run(["--db", first, "export", "--vectors"])
         #expect(exported.status == 0, "\(exported.stderr)")
-        #expect(try CLIRunner.run(["--db", middle, "init"]).status == 0)
-        let imported = try CLIRunner.run(["--db", middle, "import", "-"], stdin: exported.stdout)
+        #expect(try await CLIRunner.run(["--db", middle, "init"]).status == 0)
+        let imported = try await CLIRunner.run(["--db", middle, "import", "-"], stdin: exported.stdout)
         #expect(imported.status == 0 && imported.stdout.contains("imported 3"), "\(imported.stderr)")
-        let again = try CLIRunner.run(["--db", middle, "export", "--vectors"])
-        #expect(try CLIRunner.run(["--db", last, "init"]).status == 0)
-        #expect(try CLIRunner.run(["--db", last, "import", "-"], stdin: again.stdout).status == 0)
-        let final = try CLIRunner.run(["--db", last, "export", "--vectors", "--agent", "p"])
+        let again = try await CLIRunner.run(["--db", middle, "export", "--vectors"])
+        #expect(try await CLIRunner.run(["--db", last, "init"]).status == 0)
+        #expect(try await CLIRunner.run(["--db", last, "import", "-"], stdin: again.stdout).status == 0)
+        let final = try await CLIRunner.run(["--db", last, "export", "--vectors", "--agent", "p"])
 
         // Equal but for the cache timestamps (when each store received the vectors).
         func comparable(_ text: String) -> [NSDictionary] {

@@ -58,7 +58,7 @@ import Testing
     @Test func aWriteOnOneServerIsReadOnTheOtherAndADeleteIsSeenAtOnce() async throws {
         let (url, schema) = try PostgresTestDatabase.url()
         defer { Task { await PostgresTestDatabase.drop(schema: schema) } }
-        #expect(try CLIRunner.run(["--db", url, "init", "--quality-model", "all-mpnet-base-v2"]).status == 0)
+        #expect(try await CLIRunner.run(["--db", url, "init", "--quality-model", "all-mpnet-base-v2"]).status == 0)
         let one = try Server(db: url), two = try Server(db: url)
         do { try await exchange(one, two) } catch { Issue.record(error) }
         await one.stop()
@@ -100,7 +100,7 @@ import Testing
         let (url, schema) = backend == "postgres" ? try PostgresTestDatabase.url() : (tmp.path("m.sqlite"), "")
         defer { if !schema.isEmpty { Task { await PostgresTestDatabase.drop(schema: schema) } } }
         #expect(
-            try CLIRunner.run([
+            try await CLIRunner.run([
                 "--db", url, "init", "--fast-model", "tiny", "--fast-dim", "8", "--quality-model", "q", "--quality-dim", "4",
             ]).status == 0)
         let server = try Server(db: url)
@@ -134,7 +134,7 @@ import Testing
         let (url, schema) = try PostgresTestDatabase.url()
         defer { Task { await PostgresTestDatabase.drop(schema: schema) } }
         #expect(
-            try CLIRunner.run([
+            try await CLIRunner.run([
                 "--db", url, "init", "--fast-model", "tiny", "--fast-dim", "8", "--quality-model", "q", "--quality-dim", "4",
             ]).status == 0)
         let tmp = try TemporaryDirectory()

@@ -14,7 +14,7 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let db = directory.appendingPathComponent("m.sqlite").path
-        #expect(try CLIRunner.run(["--db", db, "init", "--quality-model", "all-mpnet-base-v2"]).status == 0)
+        #expect(try await CLIRunner.run(["--db", db, "init", "--quality-model", "all-mpnet-base-v2"]).status == 0)
 
         let server = Process()
         server.executableURL = CLIRunner.binary

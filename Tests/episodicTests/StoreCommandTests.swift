@@ -14,68 +14,72 @@ import VectorSearch
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
-    func run(_ arguments: [String], stdin: String? = nil) throws -> CLIRunner.Result {
-        try CLIRunner.run(["--db", db] + arguments, stdin: stdin)
+    func run(_ arguments: [String], stdin: String? = nil) async throws -> CLIRunner.Result {
+        try await CLIRunner.run(["--db", db] + arguments, stdin: stdin)
     }
 
-    @Test func initAddSearchGetDeleteStats() throws {
+    @Test func initAddSearchGetDeleteStats() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
-        let created = try run(["init", "--quality-model", "all-mpnet-base-v2"])
+        let created = try await run(["init", "--quality-model", "all-mpnet-base-v2"])
         #expect(created.status == 0, "\(created.stderr)")
         #expect(created.stdout.contains("vector_fastembed: fast, 384 dimensions"))
         #expect(created.stdout.contains("vector: quality, 768 dimensions"))
-        #expect(try run(["init"]).status == 65) // never overwrites a store
+        #expect(try await run(["init"]).status == 65) // never overwrites a store
 
-        let added = try run([
+        let added = try await run([
             "add", "--agent", "planner", "--text", "Booked the flight to Lisbon for Friday", "--metadata", #"{"tool": "flights"}"#,
         ])
         #expect(added.status == 0, "\(added.stderr)")
         let id = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try run(["add", "--agent", "planner", "--text", "Paid the electricity bill"]).status == 0)
-        #expect(try run(["add", "--agent", "planner", "--text", "x", "--metadata", "[1]"]).status == 65)
+        #expect(try await run(["add", "--agent", "planner", "--text", "Paid the electricity bill"]).status == 0)
+        #expect(try await run(["add", "--agent", "planner", "--text", "x", "--metadata", "[1]"]).status == 65)
 
-        let search = try run(["search", "--agent", "planner", "--query", "travel to Portugal", "--top-k", "5", "--json"])
+        let search = try await run(["search", "--agent", "planner", "--query", "travel to Portugal", "--top-k", "5", "--json"])
         #expect(search.status == 0, "\(search.stderr)")
         let results = try #require(
             (try JSONSerialization.jsonObject(with: Data(search.stdout.utf8)) as? [String: Any])?["results"] as? [[String: Any]])
         #expect(results.count == 2)
         #expect(results.first?["episode_id"] as? String == id)
 
-        let get = try run(["get", "--agent", "planner", id])
+        let get = try await run(["get", "--agent", "planner", id])
         let episode = try #require(try JSONSerialization.jsonObject(with: Data(get.stdout.utf8)) as? [String: Any])
         #expect(episode["content"] as? String == "Booked the flight to Lisbon for Friday")
         #expect(episode["fastembed_cached"] as? Bool == true)
         #expect(episode["embedding_cached"] as? Bool == true) // quality vector computed in the same add
         #expect((episode["metadata"] as? [String: Any])?["tool"] as? String == "flights")
 
-        #expect(try run(["search", "--agent", "nobody", "--query", "x"]).status == 66)
+        #expect(try await run(["search", "--agent", "nobody", "--query", "x"]).status == 66)
         // Another agent's id is unknown to this agent.
-        #expect(try run(["get", "--agent", "other", id]).status == 66)
-        #expect(try run(["delete", "--agent", "other", id]).status == 66)
-        #expect(try run(["delete", "--agent", "planner", id]).status == 0)
-        #expect(try run(["get", "--agent", "planner", id]).status == 66)
-        #expect(try run(["delete", "--agent", "planner", id]).status == 66)
-        let stats = try run(["stats", "--json"])
+        #expect(try await run(["get", "--agent", "other", id]).status == 66)
+        #expect(try await run(["delete", "--agent", "other", id]).status == 66)
+        #expect(try await run(["delete", "--agent", "planner", id]).status == 0)
+        #expect(try await run(["get", "--agent", "planner", id]).status == 66)
+        #expect(try await run(["delete", "--agent", "planner", id]).status == 66)
+        let stats = try await run(["stats", "--json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
         #expect(object["episodes"] as? Int == 1)
     }
 
-    @Test func missingStoreAndWrongVectorFile() throws {
+    @Test func missingStoreAndWrongVectorFile() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
-        let missing = try run(["stats"])
+        let missing = try await run(["stats"])
         #expect(missing.status == 66)
         #expect(missing.stderr.contains("create one with `episodic --db"))
-        #expect(try run(["init", "--fast-model", "tiny", "--fast-dim", "4", "--quality-model", "tinyq", "--quality-dim", "6"]).status == 0)
+        #expect(
+            try await run(["init", "--fast-model", "tiny", "--fast-dim", "4", "--quality-model", "tinyq", "--quality-dim", "6"]).status == 0
+        )
         let vectorFile = directory.appendingPathComponent("q.json")
         try Data("[0.1, 0.2, 0.3]".utf8).write(to: vectorFile)
-        let wrong = try run(["search", "--agent", "a", "--vector-file", vectorFile.path])
+        let wrong = try await run(["search", "--agent", "a", "--vector-file", vectorFile.path])
         #expect(wrong.status == 65)
         #expect(wrong.stderr.contains("column vector_fastembed holds 4-dimensional vectors, got 3 values"))
     }
 
     @Test func importReportsBadLinesByNumberAndStoresTheRest() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
-        #expect(try run(["init", "--fast-model", "tiny", "--fast-dim", "4", "--quality-model", "tinyq", "--quality-dim", "6"]).status == 0)
+        #expect(
+            try await run(["init", "--fast-model", "tiny", "--fast-dim", "4", "--quality-model", "tinyq", "--quality-dim", "6"]).status == 0
+        )
         let lines = [
             #"{"id": "a1", "agent_id": "a", "content": "one", "vectors": {"vector_fastembed": [1, 0, 0, 0]}}"#,
             #"{"id": "a2", "agent_id": "a", "content": "two", "vectors": {"vector_fastembed": [1, 0, 0]}}"#,
@@ -91,7 +95,7 @@ import VectorSearch
         ]
         let file = directory.appendingPathComponent("in.jsonl")
         try Data(lines.joined(separator: "\n").utf8).write(to: file)
-        let result = try run(["import", file.path, "--batch-size", "2"])
+        let result = try await run(["import", file.path, "--batch-size", "2"])
         #expect(result.status == 65)
         for fragment in [
             "line 2: column vector_fastembed holds 4-dimensional vectors, got 3 values",
@@ -111,48 +115,51 @@ import VectorSearch
         #expect(a8.createdAt == Date(timeIntervalSince1970: 1_700_000_000))
         await memory.close()
         // Importing the same file again: every line is now a duplicate (or still bad).
-        let again = try run(["import", file.path])
+        let again = try await run(["import", file.path])
         #expect(again.status == 65 && again.stderr.contains("line 1: an episode with id a1 already exists"))
     }
 
-    @Test func migrateDownAndUpThroughTheCLI() throws {
+    @Test func migrateDownAndUpThroughTheCLI() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
-        #expect(try run(["init", "--fast-model", "tiny", "--fast-dim", "4", "--quality-model", "tinyq", "--quality-dim", "6"]).status == 0)
-        let down = try run(["migrate", "--to", "v1_initial_schema"])
+        #expect(
+            try await run(["init", "--fast-model", "tiny", "--fast-dim", "4", "--quality-model", "tinyq", "--quality-dim", "6"]).status == 0
+        )
+        let down = try await run(["migrate", "--to", "v1_initial_schema"])
         #expect(down.status == 0 && down.stdout.contains("→ v1_initial_schema"))
         #expect(try SQLiteEpisodeStore.appliedMigrations(path: db) == ["v1_initial_schema"])
-        let up = try run(["migrate"])
+        let up = try await run(["migrate"])
         #expect(up.status == 0 && up.stdout.contains("→ \(SQLiteSchema.latest)"))
-        #expect(try run(["migrate", "--to", "v9"]).status == 65)
+        #expect(try await run(["migrate", "--to", "v9"]).status == 65)
     }
 }
 
 /// Retrieval and backfill through real processes, with the bundled models.
 @Suite struct RetrieveCommandTests {
-    @Test func retrieveBackfillAndBaseline() throws {
+    @Test func retrieveBackfillAndBaseline() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("episodic-retrieve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let db = directory.appendingPathComponent("m.sqlite").path
-        func run(_ args: [String]) throws -> CLIRunner.Result { try CLIRunner.run(["--db", db] + args) }
-        #expect(try run(["init", "--quality-model", "all-mpnet-base-v2"]).status == 0)
+        func run(_ args: [String]) async throws -> CLIRunner.Result { try await CLIRunner.run(["--db", db] + args) }
+        #expect(try await run(["init", "--quality-model", "all-mpnet-base-v2"]).status == 0)
         for text in ["Booked the flight to Lisbon for Friday", "Paid the electricity bill", "Alice loves vegetarian food"] {
-            #expect(try run(["add", "--agent", "a", "--text", text, "--quality", "defer"]).status == 0)
+            #expect(try await run(["add", "--agent", "a", "--text", text, "--quality", "defer"]).status == 0)
         }
         // A one-shot command cannot finish background work: usage error, nothing stored.
-        let background = try run(["add", "--agent", "a", "--text", "Renewed the passport", "--quality", "background"])
+        let background = try await run(["add", "--agent", "a", "--text", "Renewed the passport", "--quality", "background"])
         #expect(background.status == 64 && background.stderr.contains("--quality takes sync or defer"))
-        #expect(try run(["add", "--agent", "a", "--text", "x", "--quality", "later"]).stderr.contains("'sync', 'background' or 'defer'"))
-        let stats = try run(["stats", "--json"])
+        #expect(
+            try await run(["add", "--agent", "a", "--text", "x", "--quality", "later"]).stderr.contains("'sync', 'background' or 'defer'"))
+        let stats = try await run(["stats", "--json"])
         let columns = (try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])?["columns"] as? [[String: Any]]
         #expect(columns?.first { $0["name"] as? String == "vector" }?["vectors"] as? Int == 0)
 
-        let backfill = try run(["backfill", "--column", "quality"])
+        let backfill = try await run(["backfill", "--column", "quality"])
         #expect(backfill.status == 0, "\(backfill.stderr)")
         #expect(backfill.stdout.contains("vector: 3 vectors computed"))
-        #expect(try run(["backfill"]).stdout.contains("vector: nothing to do"))
+        #expect(try await run(["backfill"]).stdout.contains("vector: nothing to do"))
 
-        let hybrid = try run(["retrieve", "--agent", "a", "--query", "what does Alice eat?", "--json"])
+        let hybrid = try await run(["retrieve", "--agent", "a", "--query", "what does Alice eat?", "--json"])
         #expect(hybrid.status == 0, "\(hybrid.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(hybrid.stdout.utf8)) as? [String: Any])
         let results = try #require(object["results"] as? [[String: Any]])
@@ -162,26 +169,26 @@ import VectorSearch
         #expect(object["fallback_reason"] is NSNull)
         #expect(((object["timings_ms"] as? [String: Any])?["total"] as? Double ?? 0) > 0)
 
-        let baseline = try run(["retrieve", "--agent", "a", "--query", "flight", "--baseline", "--top-k", "1"])
+        let baseline = try await run(["retrieve", "--agent", "a", "--query", "flight", "--baseline", "--top-k", "1"])
         #expect(baseline.status == 0 && baseline.stdout.contains("[coarse_only] Booked the flight"))
-        #expect(try run(["retrieve", "--agent", "a", "--query", "   "]).status == 65)
-        #expect(try run(["retrieve", "--agent", "nobody", "--query", "x"]).status == 66)
+        #expect(try await run(["retrieve", "--agent", "a", "--query", "   "]).status == 65)
+        #expect(try await run(["retrieve", "--agent", "nobody", "--query", "x"]).status == 66)
     }
 
-    @Test func aMissingQualityModelFallsBackWithTheReason() throws {
+    @Test func aMissingQualityModelFallsBackWithTheReason() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("episodic-fallback-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let db = directory.appendingPathComponent("m.sqlite").path
-        func run(_ args: [String]) throws -> CLIRunner.Result { try CLIRunner.run(["--db", db] + args) }
+        func run(_ args: [String]) async throws -> CLIRunner.Result { try await CLIRunner.run(["--db", db] + args) }
         // The default quality model (bge-large-en-v1.5) is not installed offline.
-        #expect(try run(["init"]).status == 0)
-        let added = try run(["add", "--agent", "a", "--text", "Booked the flight to Lisbon"])
+        #expect(try await run(["init"]).status == 0)
+        let added = try await run(["add", "--agent", "a", "--text", "Booked the flight to Lisbon"])
         #expect(added.status == 0, "\(added.stderr)")
-        let retrieved = try run(["retrieve", "--agent", "a", "--query", "flight"])
+        let retrieved = try await run(["retrieve", "--agent", "a", "--query", "flight"])
         #expect(retrieved.status == 0, "\(retrieved.stderr)")
         #expect(retrieved.stdout.contains("coarse fallback: the model of column vector is unavailable"), "\(retrieved.stdout)")
         #expect(retrieved.stdout.contains("[coarse_fallback] Booked the flight to Lisbon"))
-        #expect(try run(["backfill", "--column", "quality"]).status == 69)
+        #expect(try await run(["backfill", "--column", "quality"]).status == 69)
     }
 }
