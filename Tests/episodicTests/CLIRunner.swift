@@ -91,3 +91,20 @@ extension Process {
         return false
     }
 }
+
+extension FileHandle {
+    /// What a child writes to this pipe, chunk by chunk until it closes, read on a thread of its
+    /// own: a blocking read must not hold a thread of the cooperative pool for the child's run.
+    func chunks() -> AsyncStream<Data> {
+        AsyncStream { continuation in
+            Thread.detachNewThread {
+                while true {
+                    let chunk = self.availableData
+                    if chunk.isEmpty { break }
+                    continuation.yield(chunk)
+                }
+                continuation.finish()
+            }
+        }
+    }
+}

@@ -156,16 +156,15 @@ import Testing
         child.standardOutput = Pipe()
         try child.run()
         var reported = 0, buffer = ""
-        while reported < 1000 {
-            let chunk = errors.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
+        for await chunk in errors.fileHandleForReading.chunks() {
             buffer += String(decoding: chunk, as: UTF8.self)
             for line in buffer.split(separator: "\n") where line.hasPrefix("imported ") {
                 reported = max(reported, Int(line.dropFirst("imported ".count).prefix { $0.isNumber }) ?? 0)
             }
+            if reported >= 1000 { break }
         }
         kill(child.processIdentifier, SIGKILL)
-        child.waitForExit()
+        _ = await child.exit(within: 30)
         #expect(child.terminationReason == .uncaughtSignal && reported >= 1000)
         let memory = try await EpisodicMemory.open(url)
         let count = try await memory.stats().episodes

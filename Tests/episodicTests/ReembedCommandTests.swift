@@ -29,13 +29,12 @@ import Testing
         child.standardOutput = Pipe()
         try child.run()
         var log = ""
-        while !log.contains("re-embedding vector 24") {
-            let chunk = errors.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
+        for await chunk in errors.fileHandleForReading.chunks() {
             log += String(decoding: chunk, as: UTF8.self)
+            if log.contains("re-embedding vector 24") { break }
         }
         kill(child.processIdentifier, SIGKILL)
-        child.waitForExit()
+        _ = await child.exit(within: 30)
         #expect(child.terminationReason == .uncaughtSignal)
         // The column is unchanged: searches still use the old model.
         let before = try await EpisodicMemory.open(
