@@ -153,10 +153,11 @@ import Testing
         try await ServerFixture.with { f in
             try await f.live { client in
                 let port = try #require(client.port)
-                let rebound = try RawHTTP.exchange(
+                let rebound = try await RawHTTP.exchange(
                     port: port, "GET /health HTTP/1.1\r\nHost: evil.example:\(port)\r\nConnection: close\r\n\r\n")
                 #expect(rebound.hasPrefix("HTTP/1.1 403") && rebound.contains("host_not_allowed"))
-                let local = try RawHTTP.exchange(port: port, "GET /health HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n")
+                let local = try await RawHTTP.exchange(
+                    port: port, "GET /health HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n")
                 #expect(local.hasPrefix("HTTP/1.1 200"))
                 let form = try await client.execute(
                     uri: "/agents/a/episodes", method: .post, headers: [.contentType: "text/plain"],
@@ -187,16 +188,16 @@ import Testing
                 let port = try #require(client.port)
                 let idle = try RawHTTP(port: port)
                 let idleStart = Date()
-                #expect(idle.readUntilClosed(seconds: 8).closed)
+                #expect(await idle.readUntilClosed(seconds: 8).closed)
                 #expect(Date().timeIntervalSince(idleStart) < 6)
                 let halfHeader = try RawHTTP(port: port)
                 try halfHeader.send("GET /health HTTP/1.1\r\nHost: localhost\r\n")
-                #expect(halfHeader.readUntilClosed(seconds: 8).closed)
+                #expect(await halfHeader.readUntilClosed(seconds: 8).closed)
                 let slowBody = try RawHTTP(port: port)
                 try slowBody.send(
                     "POST /agents/a/episodes HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"content\""
                 )
-                let slow = slowBody.readUntilClosed(seconds: 8)
+                let slow = await slowBody.readUntilClosed(seconds: 8)
                 #expect(slow.closed && (slow.text.isEmpty || slow.text.hasPrefix("HTTP/1.1 408")), "\(slow.text)")
 
             }
@@ -215,7 +216,7 @@ import Testing
                     #expect(response.headers[.allow] == "DELETE, GET, POST", "\(method)")
                 }
                 let port = try #require(client.port)
-                let trace = try RawHTTP.exchange(
+                let trace = try await RawHTTP.exchange(
                     port: port, "TRACE /agents/a/episodes HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
                 #expect(trace.hasPrefix("HTTP/1.1 405") && trace.lowercased().contains("allow: delete, get, post"), "\(trace)")
                 let health = try await client.execute(uri: "/health", method: .delete)

@@ -6,8 +6,9 @@ import Foundation
 
 /// A plain TCP connection to 127.0.0.1 that sends exactly the bytes it is given: for requests an
 /// HTTP client would not send (another `Host`, half a header, a TRACE) and for watching a server
-/// close an idle connection.
-public final class RawHTTP {
+/// close an idle connection. Its waits run on a thread of their own: a test blocked in `poll` on a
+/// thread of the cooperative pool would hold up the in-process server it is waiting for.
+public final class RawHTTP: @unchecked Sendable {
     private let fd: Int32
 
     public init(port: Int) throws {
@@ -45,7 +46,29 @@ public final class RawHTTP {
 
     /// Reads until the server closes the connection or `seconds` pass; returns what arrived and
     /// whether the server closed it.
-    public func readUntilClosed(seconds: Double) -> (text: String, closed: Bool) {
+    public func readUntilClosed(seconds: Double) async -> (text: String, closed: Bool) {
+        await Self.offThePool { self.blockingReadUntilClosed(seconds: seconds) }
+    }
+
+    /// Reads one response: until the headers and `Content-Length` bytes of body have arrived.
+    public func readResponse(seconds: Double = 10) async -> String {
+        await Self.offThePool { self.blockingReadResponse(seconds: seconds) }
+    }
+
+    /// Sends one request and reads its response.
+    public static func exchange(port: Int, _ request: String) async throws -> String {
+        let connection = try RawHTTP(port: port)
+        try connection.send(request)
+        return await connection.readResponse()
+    }
+
+    private static func offThePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: work()) }
+        }
+    }
+
+    private func blockingReadUntilClosed(seconds: Double) -> (text: String, closed: Bool) {
         var data = [UInt8]()
         let deadline = Date().addingTimeInterval(seconds)
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -60,8 +83,7 @@ public final class RawHTTP {
         return (String(decoding: data, as: UTF8.self), false)
     }
 
-    /// Reads one response: until the headers and `Content-Length` bytes of body have arrived.
-    public func readResponse(seconds: Double = 10) -> String {
+    private func blockingReadResponse(seconds: Double) -> String {
         var data = [UInt8]()
         let deadline = Date().addingTimeInterval(seconds)
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -81,12 +103,5 @@ public final class RawHTTP {
             data.append(contentsOf: buffer[0..<n])
         }
         return String(decoding: data, as: UTF8.self)
-    }
-
-    /// Sends one request and reads its response.
-    public static func exchange(port: Int, _ request: String) throws -> String {
-        let connection = try RawHTTP(port: port)
-        try connection.send(request)
-        return connection.readResponse()
     }
 }
