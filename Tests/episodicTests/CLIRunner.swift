@@ -95,6 +95,8 @@ extension Process {
 extension FileHandle {
     /// What a child writes to this pipe, chunk by chunk until it closes, read on a thread of its
     /// own: a blocking read must not hold a thread of the cooperative pool for the child's run.
+    /// The thread reads to the end even after the consumer stops, so a full pipe never blocks
+    /// the child.
     func chunks() -> AsyncStream<Data> {
         AsyncStream { continuation in
             Thread.detachNewThread {

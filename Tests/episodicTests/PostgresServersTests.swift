@@ -14,7 +14,7 @@ import Testing
         let process = Process()
         let base: String
 
-        init(db: String) throws {
+        init(db: String) async throws {
             process.executableURL = CLIRunner.binary
             process.arguments = ["--db", db, "serve", "--port", "0", "--time-budget-ms", "0"]
             let output = Pipe()
@@ -22,10 +22,9 @@ import Testing
             process.standardError = FileHandle.nullDevice
             try process.run()
             var buffer = ""
-            while !buffer.contains("listening on ") {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
+            for await chunk in output.fileHandleForReading.chunks() {
                 buffer += String(decoding: chunk, as: UTF8.self)
+                if buffer.contains("listening on ") { break }
             }
             guard let line = buffer.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }) else {
                 throw CocoaError(.fileReadUnknown)
@@ -59,7 +58,7 @@ import Testing
         let (url, schema) = try PostgresTestDatabase.url()
         defer { Task { await PostgresTestDatabase.drop(schema: schema) } }
         #expect(try await CLIRunner.run(["--db", url, "init", "--quality-model", "all-mpnet-base-v2"]).status == 0)
-        let one = try Server(db: url), two = try Server(db: url)
+        let one = try await Server(db: url), two = try await Server(db: url)
         do { try await exchange(one, two) } catch { Issue.record(error) }
         await one.stop()
         await two.stop()
@@ -103,7 +102,7 @@ import Testing
             try await CLIRunner.run([
                 "--db", url, "init", "--fast-model", "tiny", "--fast-dim", "8", "--quality-model", "q", "--quality-dim", "4",
             ]).status == 0)
-        let server = try Server(db: url)
+        let server = try await Server(db: url)
         let acknowledged = Recorder<String>()
         let writers = (0..<4).map { writer in
             Task {

@@ -26,10 +26,9 @@ import Testing
         server.standardError = errors
         try server.run()
         var buffer = ""
-        while !buffer.contains("listening on ") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
+        for await chunk in output.fileHandleForReading.chunks() {
             buffer += String(decoding: chunk, as: UTF8.self)
+            if buffer.contains("listening on ") { break }
         }
         let base = try #require(buffer.split(separator: "\n").first { $0.hasPrefix("listening on ") }?.dropFirst("listening on ".count))
         #expect(base.hasPrefix("http://127.0.0.1:"))
@@ -45,15 +44,13 @@ import Testing
         request.timeoutInterval = 300
         let inFlight = Task { try await URLSession.shared.data(for: request) }
         var log = ""
-        while !log.contains("request started") || !log.contains("/agents/a/episodes") {
-            let chunk = errors.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
+        // The reading thread goes on to the end of the logs after the loop, so that a full pipe
+        // never blocks the server.
+        for await chunk in errors.fileHandleForReading.chunks() {
             log += String(decoding: chunk, as: UTF8.self)
+            if log.contains("request started") && log.contains("/agents/a/episodes") { break }
         }
         kill(server.processIdentifier, SIGTERM)
-        // Keep reading the server's logs so that a full pipe never blocks it.
-        let drain = Task.detached { _ = errors.fileHandleForReading.readDataToEndOfFile() }
-        defer { drain.cancel() }
         let (data, response) = try await inFlight.value
         #expect((response as? HTTPURLResponse)?.statusCode == 201)
         let ids = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["ids"] as? [String] ?? []
