@@ -77,7 +77,7 @@ public final class HybridRetriever: Sendable {
         let fastVector = try await service.fast.embedQuery(query)
         timings.fastEmbeddingMs = Self.ms(since: fastStart)
         // The dense search needs only the fast vector: it runs while the quality model embeds
-        // (that forward pass waits on memory more than on the cores), not after it.
+        // (a short query's forward pass waits on memory part of the time), not after it.
         let denseTask = Task { [store, fastColumn = service.fast.column.name] in
             let t0 = DispatchTime.now().uptimeNanoseconds
             let hits = try await store.similaritySearch(
