@@ -110,3 +110,40 @@ extension FileHandle {
         }
     }
 }
+
+extension Process {
+    /// Reads `pipe` on a thread of its own and, as soon as what has arrived satisfies `ready`,
+    /// sends `signal` to the child from that thread: the moment matters (a SIGKILL in the middle
+    /// of an import), and a test task resumed on a busy cooperative pool could act seconds late —
+    /// after the child finished. Returns the text read by then (everything, if the pipe closed
+    /// first); the thread drains the rest, so a full pipe never blocks the child.
+    func send(_ signal: Int32, once pipe: FileHandle, shows ready: @escaping @Sendable (String) -> Bool) async -> String {
+        let pid = processIdentifier
+        return await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                var text = ""
+                var answered = false
+                while true {
+                    let chunk = pipe.availableData
+                    if chunk.isEmpty { break }
+                    if answered { continue }
+                    text += String(decoding: chunk, as: UTF8.self)
+                    if ready(text) {
+                        kill(pid, signal)
+                        continuation.resume(returning: text)
+                        answered = true
+                    }
+                }
+                if !answered { continuation.resume(returning: text) }
+            }
+        }
+    }
+}
+
+extension CLIRunner {
+    /// The largest N of the `imported N/M, …` progress lines in an import's log.
+    static func importedCount(in log: String) -> Int {
+        log.split(separator: "\n").filter { $0.hasPrefix("imported ") }
+            .compactMap { Int($0.dropFirst("imported ".count).prefix { $0.isNumber }) }.max() ?? 0
+    }
+}

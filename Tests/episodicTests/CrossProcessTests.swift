@@ -98,17 +98,8 @@ import VectorSearch
         child.standardOutput = Pipe()
         try child.run()
         // Progress lines ("imported N/M, …") come after each committed batch: kill after a few.
-        var reported = 0
-        var buffer = ""
-        for await chunk in errors.fileHandleForReading.chunks() {
-            buffer += String(decoding: chunk, as: UTF8.self)
-            for line in buffer.split(separator: "\n") where line.hasPrefix("imported ") {
-                let count = line.dropFirst("imported ".count).prefix { $0.isNumber }
-                reported = max(reported, Int(count) ?? 0)
-            }
-            if reported >= 1000 { break }
-        }
-        kill(child.processIdentifier, SIGKILL)
+        let log = await child.send(SIGKILL, once: errors.fileHandleForReading) { CLIRunner.importedCount(in: $0) >= 1000 }
+        let reported = CLIRunner.importedCount(in: log)
         _ = await child.exit(within: 30)
         #expect(child.terminationReason == .uncaughtSignal)
         #expect(reported >= 1000)

@@ -154,15 +154,8 @@ import Testing
         child.standardError = errors
         child.standardOutput = Pipe()
         try child.run()
-        var reported = 0, buffer = ""
-        for await chunk in errors.fileHandleForReading.chunks() {
-            buffer += String(decoding: chunk, as: UTF8.self)
-            for line in buffer.split(separator: "\n") where line.hasPrefix("imported ") {
-                reported = max(reported, Int(line.dropFirst("imported ".count).prefix { $0.isNumber }) ?? 0)
-            }
-            if reported >= 1000 { break }
-        }
-        kill(child.processIdentifier, SIGKILL)
+        let log = await child.send(SIGKILL, once: errors.fileHandleForReading) { CLIRunner.importedCount(in: $0) >= 1000 }
+        let reported = CLIRunner.importedCount(in: log)
         _ = await child.exit(within: 30)
         #expect(child.terminationReason == .uncaughtSignal && reported >= 1000)
         let memory = try await EpisodicMemory.open(url)

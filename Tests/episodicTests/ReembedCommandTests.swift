@@ -28,12 +28,7 @@ import Testing
         child.standardError = errors
         child.standardOutput = Pipe()
         try child.run()
-        var log = ""
-        for await chunk in errors.fileHandleForReading.chunks() {
-            log += String(decoding: chunk, as: UTF8.self)
-            if log.contains("re-embedding vector 24") { break }
-        }
-        kill(child.processIdentifier, SIGKILL)
+        _ = await child.send(SIGKILL, once: errors.fileHandleForReading) { $0.contains("re-embedding vector 24") }
         _ = await child.exit(within: 30)
         #expect(child.terminationReason == .uncaughtSignal)
         // The column is unchanged: searches still use the old model.

@@ -43,14 +43,9 @@ import Testing
         request.httpBody = try JSONSerialization.data(withJSONObject: ["episodes": episodes])
         request.timeoutInterval = 300
         let inFlight = Task { try await URLSession.shared.data(for: request) }
-        var log = ""
-        // The reading thread goes on to the end of the logs after the loop, so that a full pipe
-        // never blocks the server.
-        for await chunk in errors.fileHandleForReading.chunks() {
-            log += String(decoding: chunk, as: UTF8.self)
-            if log.contains("request started") && log.contains("/agents/a/episodes") { break }
+        _ = await server.send(SIGTERM, once: errors.fileHandleForReading) {
+            $0.contains("request started") && $0.contains("/agents/a/episodes")
         }
-        kill(server.processIdentifier, SIGTERM)
         let (data, response) = try await inFlight.value
         #expect((response as? HTTPURLResponse)?.statusCode == 201)
         let ids = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["ids"] as? [String] ?? []
