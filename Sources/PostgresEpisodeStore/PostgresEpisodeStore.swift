@@ -316,6 +316,16 @@ public final class PostgresEpisodeStore: EpisodeStoreBackend {
 
     // MARK: - Migrations
 
+    /// Extensions belong to the database, not to a store's schema: stores in two schemas of one
+    /// database created at once both ran `CREATE EXTENSION IF NOT EXISTS`, which is not safe
+    /// against itself (the second fails on pg_extension's unique name). A database-wide
+    /// advisory lock, held to the end of the transaction, makes the second wait and then find it.
+    /// Taken after the schema's lock (always in that order) and only when extensions may be
+    /// created.
+    static func lockExtensions(_ connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtext('episodic'), hashtext('extensions'))", logger: logger)
+    }
+
     /// Brings the schema to `target`, up or down, one migration per transaction under an advisory
     /// lock (two servers starting at once migrate once).
     static func migrate(_ connection: PostgresConnection, schema: String, to target: String, create: Bool, logger: Logger) async throws {
@@ -326,6 +336,7 @@ public final class PostgresEpisodeStore: EpisodeStoreBackend {
         do {
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(schema)))", logger: logger)
             if create {
+                try await lockExtensions(connection, logger: logger)
                 try await connection.query("CREATE EXTENSION IF NOT EXISTS vector", logger: logger)
                 try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
                 try await connection.query(
@@ -342,6 +353,7 @@ public final class PostgresEpisodeStore: EpisodeStoreBackend {
             if !unknown.isEmpty { throw StoreError.schemaTooNew(unknownMigrations: unknown) }
             let appliedIndex = applied.compactMap { PostgresSchema.versions.firstIndex(of: $0) }.max() ?? -1
             if appliedIndex < targetIndex {
+                try await lockExtensions(connection, logger: logger)
                 for migration in PostgresSchema.migrations[(appliedIndex + 1)...targetIndex] {
                     for statement in PostgresSchema.statements(migration.up, schema: schema) {
                         try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
@@ -490,13 +502,18 @@ public final class PostgresEpisodeStore: EpisodeStoreBackend {
         if let state = error.serverInfo?[.sqlState] {
             let message = error.serverInfo?[.message] ?? "error \(state)"
             switch state {
-            case "23505": return StoreError.duplicateEpisode(error.serverInfo?[.detail] ?? "")
+            // A unique key of the episodes table is an episode id taken; any other (a catalogue's,
+            // another table's) is not, and is reported as the server's error.
+            case "23505" where error.serverInfo?[.tableName] == "episodes":
+                return StoreError.duplicateEpisode(error.serverInfo?[.detail] ?? "")
             case "40001", "40P01", "55P03": return StoreError.busy(location: location)
             case "25006": return StoreError.readOnly(location: location)
             case "58P01" where message.contains("vector"), "0A000" where message.contains("vector"):
                 return StoreError.unavailable(
                     location: location, reason: "pgvector is not installed on the server (\(message)); install pgvector ≥ 0.8")
-            default: return StoreError.unavailable(location: location, reason: "PostgreSQL error \(state): \(message)")
+            default:
+                let detail = error.serverInfo?[.detail].map { " (\($0))" } ?? ""
+                return StoreError.unavailable(location: location, reason: "PostgreSQL error \(state): \(message)\(detail)")
             }
         }
         switch error.code {

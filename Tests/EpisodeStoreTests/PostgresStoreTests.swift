@@ -133,6 +133,42 @@ import VectorSearch
         await store.close()
     }
 
+    /// Stores in six schemas of one fresh database, created at once, all open and take a write:
+    /// extensions belong to the database, and `CREATE EXTENSION IF NOT EXISTS` racing itself
+    /// failed one of two stores created together (seen in CI, two `episodic init` at once).
+    @Test func storesCreatedAtOnceInAFreshDatabaseAllOpen() async throws {
+        let database = "episodic_fresh_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        try await PostgresTestDatabase.execute(["CREATE DATABASE \(database)"])
+        var components = URLComponents(string: try PostgresTestDatabase.baseURL())!
+        components.path = "/\(database)"
+        let base = components
+        let results = await withTaskGroup(of: (Int, Error?).self) { group in
+            for i in 0..<6 {
+                group.addTask {
+                    var url = base
+                    url.queryItems = [URLQueryItem(name: "schema", value: "s\(i)"), URLQueryItem(name: "sslmode", value: "disable")]
+                    do {
+                        let store = try await PostgresEpisodeStore.open(
+                            url: url.string!, configuration: .init(columns: [Self.column], createIfMissing: true))
+                        var vector = [Float](repeating: 0, count: Self.column.dimension)
+                        vector[i] = 1
+                        try await store.add(Episode(id: "e", agentID: "a", content: "store \(i)"), vectors: [Self.column.name: vector])
+                        await store.close()
+                        return (i, nil)
+                    } catch {
+                        return (i, error)
+                    }
+                }
+            }
+            var all: [(Int, Error?)] = []
+            for await result in group { all.append(result) }
+            return all
+        }
+        try await PostgresTestDatabase.execute(["DROP DATABASE \(database) WITH (FORCE)"])
+        #expect(results.count == 6)
+        for (i, error) in results { #expect(error == nil, "store s\(i): \(String(describing: error))") }
+    }
+
     @Test func anUnreachableServerIsAClearError() async throws {
         do {
             _ = try await PostgresEpisodeStore.open(
