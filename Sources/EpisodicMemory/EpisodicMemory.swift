@@ -153,6 +153,6 @@ public final class EpisodicMemory: Sendable {
     /// is acknowledged, so nothing is lost by not waiting. Whether closing finished in time.
     public func close(within seconds: Double) async -> Bool {
         let closing = Task { await close() }
-        return await RetrievalDeadline.value(of: closing, within: seconds * 1000) != nil
+        return await TaskDeadline.value(of: closing, within: seconds * 1000) != nil
     }
 }

@@ -106,7 +106,7 @@ public final class HybridRetriever: Sendable {
         if let quality {
             let budgetLeft = options.timeBudgetMs.map { $0 - Self.ms(since: start) }
             var embedded = qualityDone
-            if let qualityTask { embedded = await RetrievalDeadline.value(of: qualityTask, within: budgetLeft) ?? nil }
+            if let qualityTask { embedded = await TaskDeadline.value(of: qualityTask, within: budgetLeft) ?? nil }
             // A failure is reported as such even past the budget: it says what to fix.
             if case .success = embedded, let budgetLeft, budgetLeft <= 0 { embedded = nil }
             switch embedded {

@@ -1,7 +1,8 @@
 import Synchronization
 
-/// Waiting for CPU-bound work (or a shutdown step) against a time budget.
-package enum RetrievalDeadline {
+/// Waiting for CPU-bound work (a query embedding) or a shutdown step (a connection pool's run
+/// loop) against a time budget.
+package enum TaskDeadline {
     /// The task's value, or nil if it does not finish within `milliseconds` (the task goes on,
     /// its result unused: CPU-bound embedding cannot be interrupted).
     package static func value<T: Sendable>(of task: Task<T, Never>, within milliseconds: Double?) async -> T? {
