@@ -25,7 +25,7 @@ struct CLIRunner {
 
     /// Runs the child and waits for it on a thread of its own: a test waiting for a child must not
     /// hold a thread of the cooperative pool, where the in-process servers of other tests run (on
-    /// 2 cores the pool has 2 threads, and two such waits starved them until requests timed out).
+    /// 2 cores the pool has 2 threads; two such waits would leave them none).
     static func run(
         _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
         executable: URL = binary
