@@ -30,6 +30,14 @@ struct CLIRunner {
         _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
         executable: URL = binary
     ) async throws -> Result {
+        try await run(arguments, input: stdin.map { Data($0.utf8) }, environment: environment, executable: executable)
+    }
+
+    /// ``run(_:stdin:environment:executable:)`` with standard input as bytes (which need not be
+    /// UTF-8).
+    static func run(
+        _ arguments: [String], input stdin: Data?, environment: [String: String] = [:], executable: URL = binary
+    ) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(
@@ -39,7 +47,7 @@ struct CLIRunner {
     }
 
     private static func runBlocking(
-        _ arguments: [String], stdin: String?, environment: [String: String], executable: URL
+        _ arguments: [String], stdin: Data?, environment: [String: String], executable: URL
     ) throws -> Result {
         let process = Process()
         process.executableURL = executable
@@ -50,7 +58,7 @@ struct CLIRunner {
         process.standardError = err
         process.standardInput = input
         try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
         // Read both pipes concurrently so that neither fills up and blocks the child.
         let errors = Captured()

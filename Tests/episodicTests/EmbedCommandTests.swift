@@ -100,23 +100,13 @@ import Testing
     }
 
     @Test func invalidUTF8IsRefused() async throws {
-        let process = Process()
-        process.executableURL = CLIRunner.binary
-        process.arguments = ["embed"]
-        let input = Pipe(), err = Pipe()
-        process.standardInput = input
-        process.standardError = err
-        process.standardOutput = Pipe()
-        try process.run()
-        input.fileHandleForWriting.write(
-            Data([
-                0x7B, 0x22, 0x69, 0x64, 0x22, 0x3A, 0x31, 0x2C, 0x22, 0x74, 0x65, 0x78, 0x74,
-                0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D, 0x0A,
-            ]))
-        try input.fileHandleForWriting.close()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitForExit()
-        #expect(process.terminationStatus == 65)
-        #expect(message.contains("line 1: not valid UTF-8"))
+        // {"id":1,"text":"<FF FE>"} — bytes no Swift string holds.
+        let line = Data([
+            0x7B, 0x22, 0x69, 0x64, 0x22, 0x3A, 0x31, 0x2C, 0x22, 0x74, 0x65, 0x78, 0x74,
+            0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D, 0x0A,
+        ])
+        let result = try await CLIRunner.run(["embed"], input: line)
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("line 1: not valid UTF-8"))
     }
 }

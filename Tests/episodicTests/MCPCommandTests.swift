@@ -22,11 +22,17 @@ import Testing
         process.standardOutput = fromChild
         process.standardError = errors
         try process.run()
-        defer {
-            process.terminate()
-            process.waitForExit()
-            directory.remove()
-        }
+        defer { directory.remove() }
+        // The child is stopped after the conversation, whether it succeeded or threw, and awaited
+        // without holding a thread of the cooperative pool (which a `defer` could not do).
+        var failure: (any Error)?
+        do { try await Self.converse(fromChild: fromChild, toChild: toChild) } catch { failure = error }
+        process.terminate()
+        #expect(await process.exit(within: 30), "episodic mcp did not stop on SIGTERM")
+        if let failure { throw failure }
+    }
+
+    static func converse(fromChild: Pipe, toChild: Pipe) async throws {
         let transport = StdioTransport(
             input: FileDescriptor(rawValue: fromChild.fileHandleForReading.fileDescriptor),
             output: FileDescriptor(rawValue: toChild.fileHandleForWriting.fileDescriptor))
