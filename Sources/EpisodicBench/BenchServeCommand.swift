@@ -20,7 +20,10 @@ struct BenchServeCommand: AsyncParsableCommand {
             process on 127.0.0.1, runs the clients for --duration seconds (each request a write with \
             probability --write-ratio, else a hybrid retrieval), stops the server with SIGINT, and \
             checks that the episode count equals the seeded episodes plus the acknowledged writes. \
-            Prints requests/s, p50/p99 latency and errors per run.
+            Prints requests/s, p50/p99 latency and errors per run. The configurations take turns for \
+            each number of clients; with --rounds N they do so N times, and a summary gives each \
+            one's median requests/s and p99 and, round by round, its requests/s over the first \
+            configuration's (on a noisy host one pair of runs says little).
 
             Configurations: `default` (the server's defaults: batched embeddings, --precision auto), \
             `fp32-unbatched` (each request embeds on its own, float32: the server before batching), \
@@ -28,6 +31,7 @@ struct BenchServeCommand: AsyncParsableCommand {
 
             Example:
               swift run -c release episodic-bench serve --clients 1,4,16,64 --duration 60 --configurations fp32-unbatched,default
+              swift run -c release episodic-bench serve --clients 16 --duration 60 --configurations fp32-unbatched,default --rounds 5
             """)
 
     @Option(help: "Concurrent clients, comma-separated (one run each).")
@@ -45,7 +49,10 @@ struct BenchServeCommand: AsyncParsableCommand {
     @Option(help: "Server configurations, comma-separated: default, fp32-unbatched, or name=serve arguments.")
     var configurations = "default"
 
-    @Flag(help: "Print one JSON object per run.")
+    @Option(help: "Times the configurations take turns at each number of clients.")
+    var rounds = 1
+
+    @Flag(help: "Print one JSON object per run (and one for the summary of several rounds).")
     var json = false
 
     /// A server configuration: its name and the `serve` arguments that make it.
@@ -73,6 +80,9 @@ struct BenchServeCommand: AsyncParsableCommand {
                 return n
             }
             let servers = try configurations.split(separator: ",").map { try Self.arguments(of: String($0), threads: threads) }
+            guard rounds > 0 else {
+                throw Failure(message: "--rounds takes a positive number, got \(rounds)", status: ExitStatus.dataError)
+            }
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("episodic-load-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
@@ -92,39 +102,58 @@ struct BenchServeCommand: AsyncParsableCommand {
             await seedMemory.close()
 
             if !json {
-                print("load runs: \(Int(duration)) s each, \(Int(writeRatio * 100)) % writes, \(seeded) seeded episodes of \(Self.agents.count) agents")
+                print(
+                    "load runs: \(Int(duration)) s each, \(Int(writeRatio * 100)) % writes, \(seeded) seeded episodes of \(Self.agents.count) agents"
+                )
                 print(
                     TextTable.row(
-                        ["server", "clients", "requests", "errors", "req/s", "p50 ms", "p99 ms", "write p50", "read p50", "writes ack", "count ok", "req/pass"],
+                        [
+                            "server", "clients", "requests", "errors", "req/s", "p50 ms", "p99 ms", "write p50", "read p50", "writes ack",
+                            "count ok", "req/pass",
+                        ],
                         widths: [-16, 8, 9, 7, 8, 9, 9, 10, 9, 11, 9, 9]))
             }
             var failed = false
-            for (index, (name, arguments)) in servers.enumerated() {
-                for count in clientCounts {
-                    // A name per run: a configuration may be listed twice (to see the host's noise).
-                    let db = directory.appendingPathComponent("run-\(index)-\(name)-\(count).sqlite").path
-                    try FileManager.default.copyItem(atPath: template, toPath: db)
-                    let result = try await loadRun(db: db, serverArguments: arguments, clients: count, seeded: seeded)
-                    var report = result
-                    report["server"] = name
-                    report["server_arguments"] = arguments.joined(separator: " ")
-                    if json {
-                        print(JSONText.of(report))
-                    } else {
-                        func f(_ key: String) -> String { String(format: "%.1f", report[key] as? Double ?? 0) }
-                        print(
-                            TextTable.row(
-                                [
-                                    name, "\(count)", "\(report["requests"] ?? 0)", "\(report["errors"] ?? 0)", f("throughput_rps"), f("p50_ms"),
-                                    f("p99_ms"), f("write_p50_ms"), f("retrieve_p50_ms"), "\(report["acknowledged_writes"] ?? 0)",
-                                    (report["count_matches"] as? Bool) == true ? "yes" : "NO",
-                                    (report["requests_per_pass"] as? Double ?? 0) > 0 ? f("requests_per_pass") : "-",
-                                ], widths: [-16, 8, 9, 7, 8, 9, 9, 10, 9, 11, 9, 9]))
+            var summary = RoundSummary(configurations: servers.map(\.0))
+            for count in clientCounts {
+                for round in 0..<rounds {
+                    for (index, (name, arguments)) in servers.enumerated() {
+                        // A name per run: a configuration may be listed twice (to see the host's noise).
+                        let db = directory.appendingPathComponent("run-\(index)-\(name)-\(count)-\(round).sqlite").path
+                        try FileManager.default.copyItem(atPath: template, toPath: db)
+                        let result = try await loadRun(db: db, serverArguments: arguments, clients: count, seeded: seeded)
+                        var report = result
+                        report["server"] = name
+                        report["server_arguments"] = arguments.joined(separator: " ")
+                        if json {
+                            print(JSONText.of(report))
+                        } else {
+                            func f(_ key: String) -> String { String(format: "%.1f", report[key] as? Double ?? 0) }
+                            print(
+                                TextTable.row(
+                                    [
+                                        name, "\(count)", "\(report["requests"] ?? 0)", "\(report["errors"] ?? 0)", f("throughput_rps"),
+                                        f("p50_ms"),
+                                        f("p99_ms"), f("write_p50_ms"), f("retrieve_p50_ms"), "\(report["acknowledged_writes"] ?? 0)",
+                                        (report["count_matches"] as? Bool) == true ? "yes" : "NO",
+                                        (report["requests_per_pass"] as? Double ?? 0) > 0 ? f("requests_per_pass") : "-",
+                                    ], widths: [-16, 8, 9, 7, 8, 9, 9, 10, 9, 11, 9, 9]))
+                        }
+                        if (report["errors"] as? Int ?? 1) > 0 || (report["count_matches"] as? Bool) != true { failed = true }
+                        summary.record(
+                            clients: count, round: round, configuration: index,
+                            throughput: report["throughput_rps"] as? Double ?? 0, p99: report["p99_ms"] as? Double ?? 0)
+                        // With its WAL and shared-memory files: a later copy under the same name must
+                        // not meet another database's log.
+                        for suffix in ["", "-wal", "-shm", ".log"] { try? FileManager.default.removeItem(atPath: db + suffix) }
                     }
-                    if (report["errors"] as? Int ?? 1) > 0 || (report["count_matches"] as? Bool) != true { failed = true }
-                    // With its WAL and shared-memory files: a later copy under the same name must
-                    // not meet another database's log.
-                    for suffix in ["", "-wal", "-shm", ".log"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+                }
+            }
+            if rounds > 1 {
+                if json {
+                    print(JSONText.of(["summary": summary.report(clientCounts)]))
+                } else {
+                    print(summary.text(clientCounts))
                 }
             }
             if failed { throw ExitCode(ExitStatus.failure) }
