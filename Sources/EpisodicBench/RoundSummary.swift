@@ -54,7 +54,7 @@ struct RoundSummary {
     }
 
     func text(_ clientCounts: [Int]) -> String {
-        var lines = ["summary over the rounds (medians; ratios are per round, to \(configurations[0]) run just before or after):"]
+        var lines = ["summary over the rounds (medians; ratios to \(configurations[0]) in the same round):"]
         for clients in clientCounts {
             for index in configurations.indices {
                 let these = runs[clients]?[index] ?? []
