@@ -141,10 +141,17 @@ extension PostgresEpisodeStore {
     /// `agent_stats`. At most ``lexicalCandidateLimit`` rows are scored (those `ts_rank_cd` ranks
     /// first), so that one very common word cannot make a query read a whole large agent.
     public func lexicalSearch(query text: String, topK: Int, agentID: String, filter: EpisodeFilter?) async throws -> [LexicalHit] {
+        try await lexicalSearch(query: text, topK: topK, agentID: agentID, filter: filter, candidateLimit: Self.lexicalCandidateLimit)
+    }
+
+    /// ``lexicalSearch(query:topK:agentID:filter:)`` scoring at most `limit` matching rows.
+    func lexicalSearch(query text: String, topK: Int, agentID: String, filter: EpisodeFilter?, candidateLimit limit: Int) async throws
+        -> [LexicalHit]
+    {
         if let filter { try filter.validate() }
         let terms = LexicalQuery.terms(in: text)
         guard !terms.isEmpty, topK > 0 else { return [] }
-        let schema = self.schema, logger = self.logger, limit = Self.lexicalCandidateLimit
+        let schema = self.schema, logger = self.logger
         let rows: (query: [(String, Int)], stats: (Int, Int)?, documents: [(String, String)]) = try await read { connection in
             let query = try await connection.query(
                 "SELECT lexeme, coalesce(array_length(positions, 1), 1) FROM unnest(to_tsvector('english', \(terms.joined(separator: " "))))",
@@ -157,25 +164,40 @@ extension PostgresEpisodeStore {
                     unsafeSQL: "SELECT episodes, tokens FROM \(schema).agent_stats WHERE agent_id = $1",
                     binds: try Self.bindings(agentID)), logger: logger
             ).collect().first?.decode((Int, Int).self)
-            var binds = PostgresBindings()
-            try binds.append(agentID)
-            try binds.append(tsquery)
-            try binds.append(limit)
-            var condition = ""
-            if let filter, !filter.isEmpty { condition = "AND " + (try PostgresFilter.condition(filter, binds: &binds)) }
-            let documents = try await connection.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        SELECT id, lexical::text FROM \(schema).episodes WHERE agent_id = $1 AND lexical @@ $2::tsquery \(condition)
-                        ORDER BY ts_rank_cd(lexical, $2::tsquery) DESC, id LIMIT $3
-                        """, binds: binds), logger: logger
-            ).collect().map { try $0.decode((String, String).self) }
+            // Every matching row when there are at most `limit` (BM25 ranks them all: no order is
+            // needed, and ordering by ts_rank_cd was half the query's time); else the `limit` best
+            // by ts_rank_cd, a cheaper proxy.
+            func matching(ordered: Bool) async throws -> [(String, String)] {
+                var binds = PostgresBindings()
+                try binds.append(agentID)
+                try binds.append(tsquery)
+                try binds.append(ordered ? limit : limit + 1)
+                var condition = ""
+                if let filter, !filter.isEmpty { condition = "AND " + (try PostgresFilter.condition(filter, binds: &binds)) }
+                let order = ordered ? "ORDER BY ts_rank_cd(lexical, $2::tsquery) DESC, id" : ""
+                // One row of two arrays: thousands of rows cost more to receive one by one.
+                let matched = try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            SELECT coalesce(array_agg(id), '{}'), coalesce(array_agg(lexical::text), '{}') FROM (
+                                SELECT id, lexical FROM \(schema).episodes WHERE agent_id = $1 AND lexical @@ $2::tsquery \(condition)
+                                \(order) LIMIT $3) matched
+                            """, binds: binds), logger: logger
+                ).collect().first?.decode(([String], [String]).self)
+                return matched.map { Array(zip($0.0, $0.1)) } ?? []
+            }
+            var documents = try await matching(ordered: false)
+            if documents.count > limit { documents = try await matching(ordered: true) }
             return (query, stats, documents)
         }
         guard let (episodes, tokens) = rows.stats, !rows.documents.isEmpty else { return [] }
+        let lexemes = rows.query.map { Array($0.0.utf8) }
+        let documents = rows.documents.map { id, vector in
+            let (length, frequencies) = TSVectorText.scan(vector, terms: lexemes)
+            return BM25.Document(id: id, length: length, frequencies: frequencies)
+        }
         let hits = BM25.rank(
-            query: rows.query, documents: rows.documents.map { ($0.0, TSVectorText.termFrequencies($0.1)) },
-            documentCount: episodes, averageLength: Double(tokens) / Double(max(1, episodes)))
+            query: rows.query, documents: documents, documentCount: episodes, averageLength: Double(tokens) / Double(max(1, episodes)))
         return Array(hits.prefix(topK))
     }
 
