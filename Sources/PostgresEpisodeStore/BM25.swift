@@ -44,7 +44,8 @@ enum BM25 {
 enum TSVectorText {
     /// The vector's length in tokens (each lexeme counts its positions, 1 when stored without
     /// any) and the number of positions of each of `terms` (0 when absent). Reads the UTF-8 bytes
-    /// once, materialising no lexeme: a lexical search reads thousands of vectors per query.
+    /// once into one reused buffer, building no string or dictionary per lexeme: a lexical search
+    /// reads thousands of vectors per query.
     static func scan(_ text: String, terms: [[UInt8]]) -> (length: Int, frequencies: [Int]) {
         var text = text
         return text.withUTF8 { scan(bytes: $0, terms: terms) }

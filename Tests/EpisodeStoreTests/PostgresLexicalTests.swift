@@ -9,7 +9,7 @@ import VectorSearch
 @testable import PostgresEpisodeStore
 
 /// PostgreSQL's lexical search: BM25 over the lexemes PostgreSQL itself stores (`tsvector`), read
-/// from the vectors' text form without materialising them, and the candidate limit's two paths.
+/// from the vectors' text form, and the candidate limit's two paths.
 @Suite struct PostgresLexicalTests {
     static let column = VectorColumn(name: "vector_fastembed", role: .fast, dimension: 4, modelID: "random")
     static let logger = Logger(label: "episodic.tests.lexical")
