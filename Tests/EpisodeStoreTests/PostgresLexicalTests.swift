@@ -23,6 +23,17 @@ import VectorSearch
         #expect(TSVectorText.scan("", terms: [Array("a".utf8)]) == (0, [0]))
     }
 
+    /// Runs `body` on a new store (see ``store()``) with its schema's name, then closes the store
+    /// and drops the schema — awaited, whether `body` succeeded or threw.
+    static func withStore(_ body: (PostgresEpisodeStore, String) async throws -> Void) async throws {
+        let (store, schema) = try await Self.store()
+        var failure: (any Error)?
+        do { try await body(store, schema) } catch { failure = error }
+        await store.close()
+        await PostgresTestDatabase.drop(schema: schema)
+        if let failure { throw failure }
+    }
+
     /// A store with one agent's texts of a small vocabulary (so that terms recur and lengths
     /// differ) beside another agent's.
     static func store() async throws -> (PostgresEpisodeStore, String) {
@@ -83,20 +94,15 @@ import VectorSearch
     }
 
     @Test func scoresAreBM25OfPostgresOwnLexemes() async throws {
-        let (store, schema) = try await Self.store()
-        defer {
-            Task {
-                await store.close()
-                await PostgresTestDatabase.drop(schema: schema)
-            }
-        }
-        for query in ["invoice payment", "refund refund O'Neill", "deploying services", "back\\slash hotel flight", "Lisbon"] {
-            let expected = try await Self.reference(store, schema: schema, query: query, agent: "a")
-            let hits = try await store.lexicalSearch(query: query, topK: 100, agentID: "a", filter: nil)
-            #expect(!expected.isEmpty, "the query \(query) should match")
-            #expect(hits.map(\.episodeID) == expected.map(\.0), "\(query)")
-            for (hit, (_, score)) in zip(hits, expected) {
-                #expect(abs(hit.score - score) <= 1e-12 * max(1, abs(score)), "\(query): \(hit.episodeID) \(hit.score) vs \(score)")
+        try await Self.withStore { store, schema in
+            for query in ["invoice payment", "refund refund O'Neill", "deploying services", "back\\slash hotel flight", "Lisbon"] {
+                let expected = try await Self.reference(store, schema: schema, query: query, agent: "a")
+                let hits = try await store.lexicalSearch(query: query, topK: 100, agentID: "a", filter: nil)
+                #expect(!expected.isEmpty, "the query \(query) should match")
+                #expect(hits.map(\.episodeID) == expected.map(\.0), "\(query)")
+                for (hit, (_, score)) in zip(hits, expected) {
+                    #expect(abs(hit.score - score) <= 1e-12 * max(1, abs(score)), "\(query): \(hit.episodeID) \(hit.score) vs \(score)")
+                }
             }
         }
     }
@@ -104,29 +110,24 @@ import VectorSearch
     /// Past the candidate limit, the rows `ts_rank_cd` ranks first are scored; within it, all of
     /// them — the same results as a limit far above the matches.
     @Test func theCandidateLimitKeepsTheRowsTsRankCdRanksFirst() async throws {
-        let (store, schema) = try await Self.store()
-        defer {
-            Task {
-                await store.close()
-                await PostgresTestDatabase.drop(schema: schema)
+        try await Self.withStore { store, schema in
+            let query = "invoice payment deploy"
+            let all = try await store.lexicalSearch(query: query, topK: 1000, agentID: "a", filter: nil, candidateLimit: 1_000_000)
+            #expect(all.count > 8)
+            let exact = try await store.lexicalSearch(query: query, topK: 1000, agentID: "a", filter: nil, candidateLimit: all.count)
+            #expect(exact.map(\.episodeID) == all.map(\.episodeID))
+            let firstByRank = try await store.read { connection in
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            SELECT id FROM "\(schema)".episodes WHERE agent_id = 'a' AND lexical @@ to_tsquery('english', 'invoice | payment | deploy')
+                            ORDER BY ts_rank_cd(lexical, to_tsquery('english', 'invoice | payment | deploy')) DESC, id LIMIT 5
+                            """), logger: Self.logger
+                ).collect().map { try $0.decode(String.self) }
             }
+            let limited = try await store.lexicalSearch(query: query, topK: 1000, agentID: "a", filter: nil, candidateLimit: 5)
+            #expect(limited.count == 5)
+            #expect(Set(limited.map(\.episodeID)) == Set(firstByRank))
         }
-        let query = "invoice payment deploy"
-        let all = try await store.lexicalSearch(query: query, topK: 1000, agentID: "a", filter: nil, candidateLimit: 1_000_000)
-        #expect(all.count > 8)
-        let exact = try await store.lexicalSearch(query: query, topK: 1000, agentID: "a", filter: nil, candidateLimit: all.count)
-        #expect(exact.map(\.episodeID) == all.map(\.episodeID))
-        let firstByRank = try await store.read { connection in
-            try await connection.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        SELECT id FROM "\(schema)".episodes WHERE agent_id = 'a' AND lexical @@ to_tsquery('english', 'invoice | payment | deploy')
-                        ORDER BY ts_rank_cd(lexical, to_tsquery('english', 'invoice | payment | deploy')) DESC, id LIMIT 5
-                        """), logger: Self.logger
-            ).collect().map { try $0.decode(String.self) }
-        }
-        let limited = try await store.lexicalSearch(query: query, topK: 1000, agentID: "a", filter: nil, candidateLimit: 5)
-        #expect(limited.count == 5)
-        #expect(Set(limited.map(\.episodeID)) == Set(firstByRank))
     }
 }
