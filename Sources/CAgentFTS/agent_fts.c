@@ -7,6 +7,7 @@
 #include "agent_fts.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,10 +117,32 @@ static int count_row(const Fts5ExtensionApi *api, Fts5Context *fts, void *pointe
     return SQLITE_OK;
 }
 
+// BM25's two formulas, shared by the FTS5 ranking and the in-memory index
+// (`episodic_bm25_accumulate`), so that both give bit-identical scores.
+static const double bm25_k1 = 1.2, bm25_b = 0.75;
+
+static double bm25_idf(double rows, double hits) {
+    double idf = log((rows - hits + 0.5) / (hits + 0.5));
+    return idf <= 0.0 ? 1e-6 : idf;
+}
+
+static double bm25_term(double idf, double frequency, double length, double average) {
+    return idf * (frequency * (bm25_k1 + 1.0)) / (frequency + bm25_k1 * (1 - bm25_b + bm25_b * length / average));
+}
+
+double episodic_bm25_idf(double rows, double hits) { return bm25_idf(rows, hits); }
+
+void episodic_bm25_accumulate(double *scores, const int32_t *documents, const int32_t *frequencies, long count,
+                              const int32_t *lengths, double idf, double average) {
+    for (long i = 0; i < count; i++) {
+        int32_t document = documents[i];
+        scores[document] += bm25_term(idf, (double)frequencies[i], (double)lengths[document], average);
+    }
+}
+
 // FTS5's bm25() (fts5_aux.c) with N and the average length given: the agent's, not the table's.
 static void episodic_bm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *result, int count,
                           sqlite3_value **values) {
-    const double k1 = 1.2, b = 0.75;
     if (count != 2) {
         sqlite3_result_error(result, "episodic_bm25(episodes, tokens) takes the agent's episode and token counts", -1);
         return;
@@ -143,8 +166,7 @@ static void episodic_bm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3
         for (int i = 0; rc == SQLITE_OK && i < phrases; i++) {
             sqlite3_int64 hits = 0;
             rc = api->xQueryPhrase(fts, i, &hits, count_row);
-            double idf = log((rows - (double)hits + 0.5) / ((double)hits + 0.5));
-            data->idf[i] = idf <= 0.0 ? 1e-6 : idf;
+            data->idf[i] = bm25_idf(rows, (double)hits);
         }
         if (rc == SQLITE_OK) {
             rc = api->xSetAuxdata(fts, data, sqlite3_free);
@@ -172,8 +194,7 @@ static void episodic_bm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3
     }
     double score = 0.0;
     for (int i = 0; i < data->phrases; i++) {
-        double f = data->frequency[i];
-        score += data->idf[i] * (f * (k1 + 1.0)) / (f + k1 * (1 - b + b * (double)length / average));
+        score += bm25_term(data->idf[i], data->frequency[i], (double)length, average);
     }
     sqlite3_result_double(result, -1.0 * score);
 }
@@ -214,10 +235,162 @@ static void lexical_length(sqlite3_context *result, int count, sqlite3_value **v
     sqlite3_result_int64(result, tokens);
 }
 
+static int append_token(void *pointer, int flags, const char *token, int length, int start, int end) {
+    (void)start;
+    (void)end;
+    if (flags & FTS5_TOKEN_COLOCATED) return SQLITE_OK;
+    sqlite3_str *terms = pointer;
+    if (sqlite3_str_length(terms) > 0) sqlite3_str_appendchar(terms, 1, '\x1f');
+    sqlite3_str_append(terms, token, length);
+    return sqlite3_str_errcode(terms);
+}
+
+// The terms a query phrase of `text` looks up (without the agent's prefix), separated by \x1f:
+// what FTS5 hands the index for `"ag<n>\x1f<text>"`, for the in-memory index's lookups.
+static void lexical_terms(sqlite3_context *result, int count, sqlite3_value **values) {
+    (void)count;
+    Counter *counter = sqlite3_user_data(result);
+    const char *text = (const char *)sqlite3_value_text(values[0]);
+    int length = sqlite3_value_bytes(values[0]);
+    sqlite3_str *terms = sqlite3_str_new(sqlite3_context_db_handle(result));
+    int rc = counter->methods.xTokenize(counter->tokenizer, terms, FTS5_TOKENIZE_QUERY, text ? text : "",
+                                        text ? length : 0, append_token);
+    int size = sqlite3_str_length(terms);
+    char *joined = sqlite3_str_finish(terms);
+    if (rc == SQLITE_OK && size > 0 && !joined) rc = SQLITE_NOMEM;
+    if (rc != SQLITE_OK) {
+        sqlite3_free(joined);
+        sqlite3_result_error_code(result, rc);
+        return;
+    }
+    sqlite3_result_text(result, joined ? joined : "", size, joined ? sqlite3_free : SQLITE_STATIC);
+}
+
 static void counter_delete(void *pointer) {
     Counter *counter = pointer;
     if (counter->tokenizer) counter->methods.xDelete(counter->tokenizer);
     sqlite3_free(counter);
+}
+
+// ---- postings of one agent --------------------------------------------------------------------
+
+static long find_row(const int64_t *rows, long count, int64_t row) {
+    long low = 0, high = count - 1;
+    while (low <= high) {
+        long middle = low + (high - low) / 2;
+        if (rows[middle] == row) return middle;
+        if (rows[middle] < row) low = middle + 1; else high = middle - 1;
+    }
+    return -1;
+}
+
+// Reallocates `*array` to `capacity` elements of `size` bytes.
+static int reserve(void *array, size_t size, long capacity) {
+    void *grown = sqlite3_realloc64(*(void **)array, (sqlite3_uint64)capacity * size);
+    if (!grown) return SQLITE_NOMEM;
+    *(void **)array = grown;
+    return SQLITE_OK;
+}
+
+void episodic_postings_free(EpisodicPostings *postings) {
+    sqlite3_free(postings->term_text);
+    sqlite3_free(postings->term_offsets);
+    sqlite3_free(postings->term_starts);
+    sqlite3_free(postings->term_hits);
+    sqlite3_free(postings->documents);
+    sqlite3_free(postings->frequencies);
+    memset(postings, 0, sizeof *postings);
+}
+
+int episodic_postings_read(sqlite3 *db, const char *prefix, const int64_t *rows, long row_count,
+                           EpisodicPostings *out) {
+    memset(out, 0, sizeof *out);
+    int prefix_length = (int)strlen(prefix);
+    if (prefix_length == 0) return SQLITE_MISUSE;
+    // The agent's terms sort between its prefix and the prefix with its last byte incremented.
+    char high[64];
+    if (prefix_length >= (int)sizeof high) return SQLITE_MISUSE;
+    memcpy(high, prefix, (size_t)prefix_length + 1);
+    high[prefix_length - 1]++;
+    sqlite3_stmt *statement = 0;
+    int rc = sqlite3_prepare_v2(db, "SELECT term, doc FROM episodes_fts_instances WHERE term >= ?1 AND term < ?2", -1,
+                                &statement, 0);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_text(statement, 1, prefix, prefix_length, SQLITE_STATIC);
+    sqlite3_bind_text(statement, 2, high, prefix_length, SQLITE_STATIC);
+    long text_capacity = 0, text_length = 0, term_capacity = 0, posting_capacity = 0;
+    long term = -1;
+    int64_t last_row = -1;
+    long last_document = -1;
+    while ((rc = sqlite3_step(statement)) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(statement, 0);
+        int length = sqlite3_column_bytes(statement, 0);
+        int64_t row = sqlite3_column_int64(statement, 1);
+        if (!text || length < prefix_length) continue;
+        const char *word = text + prefix_length;
+        int word_length = length - prefix_length;
+        int same = term >= 0 && text_length - out->term_offsets[term] - 1 == word_length &&
+                   memcmp(out->term_text + out->term_offsets[term], word, (size_t)word_length) == 0;
+        if (!same) {
+            term++;
+            if (term + 1 >= term_capacity) {
+                long next = term_capacity ? term_capacity * 2 : 1024;
+                if (reserve(&out->term_offsets, sizeof(long), next) || reserve(&out->term_starts, sizeof(long), next) ||
+                    reserve(&out->term_hits, sizeof(long), next)) {
+                    rc = SQLITE_NOMEM;
+                    break;
+                }
+                term_capacity = next;
+            }
+            if (text_length + word_length + 1 > text_capacity) {
+                long next = text_capacity ? text_capacity * 2 : 16384;
+                while (next < text_length + word_length + 1) next *= 2;
+                if (reserve(&out->term_text, 1, next)) {
+                    rc = SQLITE_NOMEM;
+                    break;
+                }
+                text_capacity = next;
+            }
+            out->term_offsets[term] = text_length;
+            memcpy(out->term_text + text_length, word, (size_t)word_length);
+            out->term_text[text_length + word_length] = 0;
+            text_length += word_length + 1;
+            out->term_starts[term] = out->count;
+            out->term_hits[term] = 0;
+            out->term_count = term + 1;
+            last_row = -1;
+            last_document = -1;
+        }
+        if (row == last_row) {
+            // Another position of the term in the same episode.
+            if (last_document >= 0) out->frequencies[out->count - 1]++;
+            continue;
+        }
+        last_row = row;
+        out->term_hits[term]++;
+        // A row that is not one of the agent's episodes would fail FTS5's join too: counted in
+        // the term's document frequency, never ranked.
+        last_document = find_row(rows, row_count, row);
+        if (last_document < 0) continue;
+        if (out->count == posting_capacity) {
+            long next = posting_capacity ? posting_capacity * 2 : 16384;
+            if (reserve(&out->documents, sizeof(int32_t), next) || reserve(&out->frequencies, sizeof(int32_t), next)) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            posting_capacity = next;
+        }
+        out->documents[out->count] = (int32_t)last_document;
+        out->frequencies[out->count] = 1;
+        out->count++;
+    }
+    sqlite3_finalize(statement);
+    if (rc != SQLITE_DONE) {
+        episodic_postings_free(out);
+        return rc;
+    }
+    if (out->term_starts) out->term_starts[out->term_count] = out->count;
+    return SQLITE_OK;
 }
 
 // ---- registration -----------------------------------------------------------------------------
@@ -252,7 +425,12 @@ int episodic_agent_fts_register(sqlite3 *db) {
         sqlite3_free(counter);
         return rc;
     }
-    return sqlite3_create_function_v2(db, "episodic_lexical_length", 1,
-                                      SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, counter, lexical_length,
-                                      0, 0, counter_delete);
+    // One counter serves both functions; the first owns it (SQLite frees it with the connection).
+    rc = sqlite3_create_function_v2(db, "episodic_lexical_length", 1,
+                                    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, counter, lexical_length, 0,
+                                    0, counter_delete);
+    if (rc != SQLITE_OK) return rc;
+    return sqlite3_create_function_v2(db, "episodic_lexical_terms", 1,
+                                      SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, counter, lexical_terms,
+                                      0, 0, 0);
 }

@@ -43,6 +43,9 @@ public final class EpisodicMemory: Sendable {
         public var batching = false
         /// Episodes kept per column in the vector LRU.
         public var cacheCapacity: Int = 1000
+        /// Bytes of full-text postings a SQLite store keeps in memory for agents searched while
+        /// nothing changes (``SQLiteStoreConfiguration/lexicalMemoryBytes``; PostgreSQL has none).
+        public var lexicalMemoryBytes = SQLiteStoreConfiguration().lexicalMemoryBytes
         /// What episodes may hold.
         public var limits = EpisodeLimits()
         /// Create the store if it does not exist (else ``StoreError/storeNotFound(location:)``).

@@ -58,7 +58,7 @@ public enum StoreLocation: Sendable, Equatable {
                 path: path,
                 configuration: .init(
                     columns: columns, createIfMissing: configuration.createIfMissing, readOnly: configuration.readOnly,
-                    limits: configuration.limits))
+                    limits: configuration.limits, lexicalMemoryBytes: configuration.lexicalMemoryBytes))
         case .postgres(let url):
             return try await PostgresEpisodeStore.open(
                 url: url,

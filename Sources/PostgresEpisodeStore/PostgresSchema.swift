@@ -200,6 +200,13 @@ enum PostgresSchema {
             // (agent_id, lexical): the step changes nothing and keeps one history for both backends.
             up: "",
             down: ""),
+        Migration(
+            name: "v8_lexical_versions",
+            // SQLite's v8 versions each agent's indexed text so that a process can rank from a
+            // copy of the agent's postings in memory; here the ranking reads the server's index
+            // (and BM25 over its matches) and needs no version: one history for both backends.
+            up: "",
+            down: ""),
     ]
 
     static var versions: [String] { migrations.map(\.name) }

@@ -314,18 +314,37 @@ public enum SQLiteSchema {
                         """)
                 try createV4LexicalIndex(db)
             }),
+        Migration(
+            name: "v8_lexical_versions",
+            up: { db in
+                // A version per agent, changed in the transaction of every change to the agent's
+                // indexed text, lets a process keep the agent's postings in memory and know
+                // exactly when they are stale; the vocabulary table reads them from the index.
+                try dropLexicalTriggers(db)
+                try db.execute(
+                    sql: """
+                        ALTER TABLE agents ADD COLUMN lexical_version INTEGER NOT NULL DEFAULT 0;
+                        UPDATE agents SET lexical_version = random();
+                        CREATE VIRTUAL TABLE episodes_fts_instances USING fts5vocab(episodes_fts, instance);
+                        """)
+                try createV7LexicalTriggers(db, versioned: true)
+            },
+            down: { db in
+                try dropLexicalTriggers(db)
+                try db.execute(
+                    sql: """
+                        DROP TABLE episodes_fts_instances;
+                        ALTER TABLE agents DROP COLUMN lexical_version;
+                        """)
+                try createV7LexicalTriggers(db, versioned: false)
+            }),
     ]
 
     /// Drops the full-text index and its three triggers (the same names in the v3, v4 and v7
     /// layouts; v3's row map is dropped by its own migration).
     static func dropLexicalIndex(_ db: Database) throws {
-        try db.execute(
-            sql: """
-                DROP TRIGGER episodes_lexical_insert;
-                DROP TRIGGER episodes_lexical_delete;
-                DROP TRIGGER episodes_lexical_update;
-                DROP TABLE episodes_fts;
-                """)
+        try dropLexicalTriggers(db)
+        try db.execute(sql: "DROP TABLE episodes_fts")
     }
 
     /// The v7 full-text index. Its text starts with the agent's marker `ag<agent_seq>` and the
@@ -339,11 +358,34 @@ public enum SQLiteSchema {
                 CREATE VIRTUAL TABLE episodes_fts USING fts5(
                     text, tokenize = 'episodic_agent porter unicode61 remove_diacritics 2'
                 );
+                """)
+        try createV7LexicalTriggers(db, versioned: false)
+        try db.execute(
+            sql: """
+                UPDATE agents SET
+                    episode_count = (SELECT count(*) FROM episodes e WHERE e.agent_id = agents.agent_id),
+                    lexical_tokens = (SELECT COALESCE(sum(episodic_lexical_length(COALESCE(e.summary, e.content))), 0)
+                                      FROM episodes e WHERE e.agent_id = agents.agent_id);
+                INSERT INTO episodes_fts(rowid, text)
+                SELECT e.seq, 'ag' || a.agent_seq || char(31) || COALESCE(e.summary, e.content)
+                FROM episodes e JOIN agents a ON a.agent_id = e.agent_id;
+                """)
+    }
+
+    /// The three triggers that keep the v7 index and the agents' counts in step with the
+    /// episodes. `versioned` (v8): each also changes the agent's `lexical_version`, which tells a
+    /// process's in-memory copy of the agent's postings (``LexicalMemoryIndex``) that it is stale.
+    static func createV7LexicalTriggers(_ db: Database, versioned: Bool) throws {
+        // A random value rather than a count: an agent deleted and created again (its number
+        // reused), or the migration undone and redone, never shows a version seen before.
+        let bump = versioned ? ", lexical_version = random()" : ""
+        try db.execute(
+            sql: """
                 CREATE TRIGGER episodes_lexical_insert AFTER INSERT ON episodes
                 BEGIN
                     INSERT OR IGNORE INTO agents(agent_id) VALUES (NEW.agent_id);
                     UPDATE agents SET episode_count = episode_count + 1,
-                        lexical_tokens = lexical_tokens + episodic_lexical_length(COALESCE(NEW.summary, NEW.content))
+                        lexical_tokens = lexical_tokens + episodic_lexical_length(COALESCE(NEW.summary, NEW.content))\(bump)
                     WHERE agent_id = NEW.agent_id;
                     INSERT INTO episodes_fts(rowid, text)
                     VALUES (NEW.seq, (SELECT 'ag' || agent_seq || char(31) FROM agents WHERE agent_id = NEW.agent_id)
@@ -352,7 +394,7 @@ public enum SQLiteSchema {
                 CREATE TRIGGER episodes_lexical_delete AFTER DELETE ON episodes
                 BEGIN
                     UPDATE agents SET episode_count = episode_count - 1,
-                        lexical_tokens = lexical_tokens - episodic_lexical_length(COALESCE(OLD.summary, OLD.content))
+                        lexical_tokens = lexical_tokens - episodic_lexical_length(COALESCE(OLD.summary, OLD.content))\(bump)
                     WHERE agent_id = OLD.agent_id;
                     DELETE FROM episodes_fts WHERE rowid = OLD.seq;
                 END;
@@ -360,20 +402,23 @@ public enum SQLiteSchema {
                 BEGIN
                     UPDATE agents SET lexical_tokens = lexical_tokens
                         - episodic_lexical_length(COALESCE(OLD.summary, OLD.content))
-                        + episodic_lexical_length(COALESCE(NEW.summary, NEW.content))
+                        + episodic_lexical_length(COALESCE(NEW.summary, NEW.content))\(bump)
                     WHERE agent_id = NEW.agent_id;
                     UPDATE episodes_fts
                     SET text = (SELECT 'ag' || agent_seq || char(31) FROM agents WHERE agent_id = NEW.agent_id)
                                || COALESCE(NEW.summary, NEW.content)
                     WHERE rowid = NEW.seq;
                 END;
-                UPDATE agents SET
-                    episode_count = (SELECT count(*) FROM episodes e WHERE e.agent_id = agents.agent_id),
-                    lexical_tokens = (SELECT COALESCE(sum(episodic_lexical_length(COALESCE(e.summary, e.content))), 0)
-                                      FROM episodes e WHERE e.agent_id = agents.agent_id);
-                INSERT INTO episodes_fts(rowid, text)
-                SELECT e.seq, 'ag' || a.agent_seq || char(31) || COALESCE(e.summary, e.content)
-                FROM episodes e JOIN agents a ON a.agent_id = e.agent_id;
+                """)
+    }
+
+    /// Drops the three lexical triggers (the same names in every layout).
+    static func dropLexicalTriggers(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                DROP TRIGGER episodes_lexical_insert;
+                DROP TRIGGER episodes_lexical_delete;
+                DROP TRIGGER episodes_lexical_update;
                 """)
     }
 

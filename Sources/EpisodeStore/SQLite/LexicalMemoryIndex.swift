@@ -1,0 +1,150 @@
+import Dispatch
+import Synchronization
+
+/// The agents' postings this process keeps in memory (``AgentPostings``), within a byte budget,
+/// least recently searched agents leaving first.
+///
+/// Exactness comes from the database: every change to an agent's indexed text gives the agent a
+/// new random `lexical_version` in the same transaction (schema v8), and a search reads that
+/// version in the transaction it searches in. Postings of another version are never used — the
+/// search goes to FTS5 instead, which is always current.
+///
+/// Loading an agent's postings costs about as much as 20–40 FTS5 searches (65–111 ms at 10,000
+/// episodes, 0.8–1.2 s at 100,000), so it runs off the request path, on a background queue, and only
+/// once the agent looks quiet: after two consecutive searches at the same version. A load whose
+/// postings went stale before answering ``paysOff`` searches doubles the quiet streak that agent
+/// needs next time (up to 64); one that paid off resets it. An agent written between every search
+/// keeps FTS5 and soon costs no loads.
+final class LexicalMemoryIndex: Sendable {
+    /// What a search may use.
+    enum Lookup {
+        /// The agent's postings, current.
+        case fresh(AgentPostings)
+        /// None current; `load` says whether the caller is to load them (it then must call
+        /// ``finishLoading(agentSeq:postings:)``, and has entered ``pending``).
+        case stale(load: Bool)
+    }
+
+    private struct State {
+        var entries: [Int64: AgentPostings] = [:]
+        /// Least recently used first.
+        var order: [Int64] = []
+        var bytes = 0
+        /// Searches answered by each held entry.
+        var uses: [Int64: Int] = [:]
+        /// Per agent: the version its last search saw and how many searches in a row saw it.
+        var streaks: [Int64: (version: Int64, searches: Int)] = [:]
+        /// Per agent: the streak a load waits for (2 unless loads went to waste).
+        var quietNeeded: [Int64: Int] = [:]
+        /// Per agent: bytes per token of its last load (estimates before a load can be low).
+        var bytesPerToken: [Int64: Double] = [:]
+        var loading: Set<Int64> = []
+        var closed = false
+        var served = 0
+        var loadsCompleted = 0
+
+        mutating func drop(_ agentSeq: Int64) {
+            guard let entry = entries.removeValue(forKey: agentSeq) else { return }
+            bytes -= entry.bytes
+            order.removeAll { $0 == agentSeq }
+            uses[agentSeq] = nil
+        }
+    }
+
+    /// Searches a load must answer to count as worth its cost.
+    static let paysOff = 16
+    /// Agents whose streaks are remembered; beyond, the memory restarts.
+    static let rememberedAgents = 65_536
+
+    /// Bytes of postings kept at most (0: none, every search uses FTS5).
+    let budget: Int
+    /// Entered for every load in flight (``close()`` waits for them).
+    let pending = DispatchGroup()
+    private let state = Mutex(State())
+
+    init(budget: Int) { self.budget = budget }
+
+    /// The postings of `agentID`, numbered `agentSeq`, at `version`. The agent's counts of
+    /// `episodes` and `tokens` keep agents whose postings would not fit the budget from being
+    /// loaded (estimated, then as measured by the agent's last load).
+    func lookup(agentSeq: Int64, agentID: String, version: Int64, episodes: Int64, tokens: Int64) -> Lookup {
+        state.withLock { state in
+            if let entry = state.entries[agentSeq] {
+                if entry.version == version && entry.agentID == agentID {
+                    if state.order.last != agentSeq {
+                        state.order.removeAll { $0 == agentSeq }
+                        state.order.append(agentSeq)
+                    }
+                    state.uses[agentSeq, default: 0] += 1
+                    state.served += 1
+                    return .fresh(entry)
+                }
+                // Stale for good (versions never repeat): judge the load, free the memory.
+                let needed = state.quietNeeded[agentSeq] ?? 2
+                state.quietNeeded[agentSeq] = (state.uses[agentSeq] ?? 0) < Self.paysOff ? min(64, needed * 2) : 2
+                state.drop(agentSeq)
+            }
+            if state.streaks.count >= Self.rememberedAgents { state.streaks.removeAll() }
+            if state.quietNeeded.count >= Self.rememberedAgents { state.quietNeeded.removeAll() }
+            if state.bytesPerToken.count >= Self.rememberedAgents { state.bytesPerToken.removeAll() }
+            let estimatedBytes = max(
+                Double(tokens) * 8 + Double(episodes) * 64, Double(tokens) * (state.bytesPerToken[agentSeq] ?? 0))
+            var streak = state.streaks[agentSeq] ?? (version, 0)
+            streak = streak.version == version ? (version, streak.searches + 1) : (version, 1)
+            state.streaks[agentSeq] = streak
+            guard streak.searches >= state.quietNeeded[agentSeq] ?? 2, !state.closed, estimatedBytes <= Double(budget),
+                !state.loading.contains(agentSeq)
+            else { return .stale(load: false) }
+            state.loading.insert(agentSeq)
+            pending.enter()
+            return .stale(load: true)
+        }
+    }
+
+    /// Ends a load ``lookup(agentSeq:agentID:version:episodes:tokens:)`` asked for; keeps `postings` (nil
+    /// when the load failed) if they fit, making room by dropping the least recently used.
+    func finishLoading(agentSeq: Int64, postings: AgentPostings?) {
+        state.withLock { state in
+            state.loading.remove(agentSeq)
+            state.loadsCompleted += 1
+        }
+        if let postings { keep(postings, agentSeq: agentSeq) }
+        pending.leave()
+    }
+
+    /// Keeps `postings` if they fit the budget, making room by dropping the least recently used
+    /// agents; returns whether they were kept.
+    @discardableResult
+    func keep(_ postings: AgentPostings, agentSeq: Int64) -> Bool {
+        state.withLock { state in
+            state.bytesPerToken[agentSeq] = Double(postings.bytes) / Double(max(1, postings.tokens))
+            guard !state.closed, postings.bytes <= budget else { return false }
+            state.drop(agentSeq)
+            while state.bytes + postings.bytes > budget, let evicted = state.order.first { state.drop(evicted) }
+            state.entries[agentSeq] = postings
+            state.order.append(agentSeq)
+            state.bytes += postings.bytes
+            return true
+        }
+    }
+
+    /// Bytes of postings held now.
+    var bytes: Int { state.withLock { $0.bytes } }
+    /// Agents whose postings are held now.
+    var agents: Int { state.withLock { $0.entries.count } }
+    /// Searches that found their agent's postings current so far.
+    var served: Int { state.withLock { $0.served } }
+    /// Loads finished so far (kept or not).
+    var loadsCompleted: Int { state.withLock { $0.loadsCompleted } }
+
+    /// Starts no more loads, drops the postings, and returns once the loads in flight are done.
+    func close() async {
+        state.withLock { state in
+            state.closed = true
+            for agentSeq in state.order { state.drop(agentSeq) }
+        }
+        await withCheckedContinuation { continuation in
+            pending.notify(queue: .global()) { continuation.resume() }
+        }
+    }
+}
