@@ -46,35 +46,73 @@ struct BenchLexicalCommand: AsyncParsableCommand {
             try await Self.build(many, agents: agents, perAgent: perAgent, texts: texts, onlyAgent: nil)
             try await Self.build(alone, agents: agents, perAgent: perAgent, texts: texts, onlyAgent: agents / 2)
             let questions = SyntheticEpisodes.queries(queries, seed: 31)
-            let manyFigures = try await Self.time(many, agent: target, queries: questions)
-            let aloneFigures = try await Self.time(alone, agent: target, queries: questions)
-            let ratio = manyFigures.median_ms / max(aloneFigures.median_ms, 1e-9)
+            let manyFigures = try await Self.time(many, agent: target, queries: questions, ranking: .fts5)
+            let aloneFigures = try await Self.time(alone, agent: target, queries: questions, ranking: .fts5)
+            let ratio = manyFigures.timing.median_ms / max(aloneFigures.timing.median_ms, 1e-9)
+            // The SQLite stores' other ranking: the agent's postings in memory.
+            let manyMemory =
+                many.hasPrefix("postgres") ? nil : try await Self.time(many, agent: target, queries: questions, ranking: .memory)
+            let aloneMemory = try await Self.time(alone, agent: target, queries: questions, ranking: .memory)
+            // Each store's two rankings must agree exactly (ties at the limit included: both keep
+            // the first ids).
+            let same =
+                Self.sameRankings(aloneMemory.results, aloneFigures.results)
+                && (manyMemory.map { Self.sameRankings($0.results, manyFigures.results) } ?? true)
             if json {
-                print(
-                    JSONText.of([
-                        "agents": agents, "per_agent": perAgent, "queries": queries,
-                        "many_p50_ms": manyFigures.median_ms, "many_p95_ms": manyFigures.p95_ms,
-                        "alone_p50_ms": aloneFigures.median_ms, "alone_p95_ms": aloneFigures.p95_ms,
-                        "ratio_p50": TimingSummary.round3(ratio),
-                    ]))
+                var object: [String: Any] = [
+                    "agents": agents, "per_agent": perAgent, "queries": queries,
+                    "many_p50_ms": manyFigures.timing.median_ms, "many_p95_ms": manyFigures.timing.p95_ms,
+                    "alone_p50_ms": aloneFigures.timing.median_ms, "alone_p95_ms": aloneFigures.timing.p95_ms,
+                    "ratio_p50": TimingSummary.round3(ratio),
+                    "alone_memory_p50_ms": aloneMemory.timing.median_ms, "alone_memory_p95_ms": aloneMemory.timing.p95_ms,
+                    "same_results": same, "alone_load_ms": aloneMemory.loadMs ?? 0,
+                    "alone_ranked_only_p50_ms": aloneFigures.rankedOnly.median_ms,
+                    "alone_memory_ranked_only_p50_ms": aloneMemory.rankedOnly.median_ms,
+                ]
+                if let manyMemory {
+                    object["many_memory_p50_ms"] = manyMemory.timing.median_ms
+                    object["many_memory_p95_ms"] = manyMemory.timing.p95_ms
+                }
+                print(JSONText.of(object))
                 return
             }
             print("lexical search within one agent of \(perAgent) episodes, top 100, \(queries) queries")
-            print(TextTable.row(["store", "episodes", "p50 ms", "p95 ms"], widths: [-28, 10, 9, 9]))
+            // p50/p95 of the library's search (ranked ids, then their rows read); "ranked only":
+            // the store's ranking alone, without the rows.
+            let widths = [-28, 10, -20, 9, 9, 13]
+            print(TextTable.row(["store", "episodes", "ranking", "p50 ms", "p95 ms", "ranked only"], widths: widths))
+            func line(_ store: String, _ episodes: Int, _ ranking: String, _ figures: Figures) {
+                print(
+                    TextTable.row(
+                        [
+                            store, "\(episodes)", ranking, String(format: "%.3f", figures.timing.median_ms),
+                            String(format: "%.3f", figures.timing.p95_ms), String(format: "%.3f", figures.rankedOnly.median_ms),
+                        ], widths: widths))
+            }
+            let manyName = "\(agents) agents (\(many.hasPrefix("postgres") ? "postgres" : "sqlite"))"
+            line(manyName, agents * perAgent, many.hasPrefix("postgres") ? "full-text index" : "FTS5", manyFigures)
+            if let manyMemory { line(manyName, agents * perAgent, "postings in memory", manyMemory) }
+            line("the agent alone (sqlite)", perAgent, "FTS5", aloneFigures)
+            line("the agent alone (sqlite)", perAgent, "postings in memory", aloneMemory)
+            print(String(format: "ratio p50 (%d agents / alone, full-text index): %.2f", agents, ratio))
             print(
-                TextTable.row(
-                    [
-                        "\(agents) agents (\(many.hasPrefix("postgres") ? "postgres" : "sqlite"))", "\(agents * perAgent)",
-                        String(format: "%.3f", manyFigures.median_ms), String(format: "%.3f", manyFigures.p95_ms),
-                    ], widths: [-28, 10, 9, 9]))
+                String(
+                    format: "ratio p50 (postings in memory / FTS5, the agent alone): %.3f",
+                    aloneMemory.timing.median_ms / max(aloneFigures.timing.median_ms, 1e-9)))
             print(
-                TextTable.row(
-                    [
-                        "the agent alone (sqlite)", "\(perAgent)", String(format: "%.3f", aloneFigures.median_ms),
-                        String(format: "%.3f", aloneFigures.p95_ms),
-                    ], widths: [-28, 10, 9, 9]))
-            print(String(format: "ratio p50 (%d agents / alone): %.2f", agents, ratio))
+                String(
+                    format: "loading the agent's postings into memory: %.1f ms (%d agents), %.1f ms (alone)",
+                    manyMemory?.loadMs ?? .nan, agents, aloneMemory.loadMs ?? .nan))
+            print("the same rankings, ids and scores, from FTS5 and from memory: \(same ? "yes" : "NO")")
         }
+    }
+
+    /// How a timed SQLite store ranks.
+    enum Ranking {
+        /// FTS5 alone (no postings kept in memory).
+        case fts5
+        /// The agent's postings loaded into memory before the timing.
+        case memory
     }
 
     /// Fills a store once: episodes with a (constant) fast vector, so that no model is needed.
@@ -106,16 +144,53 @@ struct BenchLexicalCommand: AsyncParsableCommand {
         progress.finish()
     }
 
-    static func time(_ location: String, agent: String, queries: [String]) async throws -> TimingSummary {
-        let memory = try await EpisodicMemory.open(location)
+    /// Whether two rankings of every query are equal: the same ids, in order, with the same scores.
+    static func sameRankings(_ a: [[(id: String, score: Double)]], _ b: [[(id: String, score: Double)]]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { x, y in x.map(\.id) == y.map(\.id) && x.map(\.score) == y.map(\.score) }
+    }
+
+    /// What ``time(_:agent:queries:ranking:)`` measured.
+    struct Figures {
+        /// The library's lexical search: the ranking, then the rows of the ranked ids.
+        var timing: TimingSummary
+        /// The store's ranking alone.
+        var rankedOnly: TimingSummary
+        /// Each query's ranking.
+        var results: [[(id: String, score: Double)]]
+        /// Loading the agent's postings into memory, when timed.
+        var loadMs: Double?
+    }
+
+    /// Times `queries` within `agent`.
+    static func time(_ location: String, agent: String, queries: [String], ranking: Ranking) async throws -> Figures {
+        var configuration = EpisodicMemory.Configuration()
+        if ranking == .fts5 { configuration.lexicalMemoryBytes = 0 }
+        let memory = try await EpisodicMemory.open(location, configuration: configuration)
         defer { Task { await memory.close() } }
+        var loadMs: Double?
+        if ranking == .memory, let store = memory.store as? SQLiteEpisodeStore {
+            let start = DispatchTime.now().uptimeNanoseconds
+            guard try await store.loadLexicalPostings(agentID: agent) else {
+                throw ValidationError("the postings of \(agent) exceed the memory budget")
+            }
+            loadMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        }
         for q in queries.prefix(10) { _ = try await memory.lexicalSearch(agentID: agent, query: q, topK: 100) }
         var times: [Double] = []
+        var results: [[(id: String, score: Double)]] = []
         for q in queries {
             let start = DispatchTime.now().uptimeNanoseconds
-            _ = try await memory.lexicalSearch(agentID: agent, query: q, topK: 100)
+            let hits = try await memory.lexicalSearch(agentID: agent, query: q, topK: 100)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            results.append(hits.map { ($0.episode.id, $0.score) })
         }
-        return TimingSummary(milliseconds: times)
+        var ranked: [Double] = []
+        for q in queries {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try await memory.store.lexicalSearch(query: q, topK: 100, agentID: agent, filter: nil)
+            ranked.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        return Figures(
+            timing: TimingSummary(milliseconds: times), rankedOnly: TimingSummary(milliseconds: ranked), results: results, loadMs: loadMs)
     }
 }

@@ -9,6 +9,14 @@ import Testing
 /// `episodic serve` as a process: it prints its address, answers, and on SIGTERM lets the
 /// request in flight finish before exiting cleanly.
 @Suite struct ServeCommandTests {
+    @Test func anImpossibleMemoryBudgetIsRefusedBeforeAnythingOpens() async throws {
+        for value in ["-1", "2000000000"] {
+            let result = try await CLIRunner.run(["--db", "/nonexistent/m.sqlite", "serve", "--lexical-memory-mb=\(value)"])
+            #expect(result.status == 64)
+            #expect(result.stderr.contains("--lexical-memory-mb must be between 0 and"), "\(result.stderr)")
+        }
+    }
+
     @Test func sigtermLetsTheRequestInFlightFinish() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("episodic-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

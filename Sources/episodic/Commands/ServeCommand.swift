@@ -50,6 +50,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Load both models before listening (otherwise on first use).")
     var preload = false
 
+    @Option(help: "MiB of full-text postings kept in memory for agents searched while unchanged (SQLite; 0: none).")
+    var lexicalMemoryMb = SQLiteStoreConfiguration().lexicalMemoryBytes >> 20
+
     @Option(help: "API keys: required or off (default: off on loopback, required elsewhere).")
     var auth: AuthenticationMode?
 
@@ -60,6 +63,12 @@ struct ServeCommand: AsyncParsableCommand {
     var allowHost: [String] = []
 
     static let loopback: Set<String> = ["127.0.0.1", "::1", "localhost"]
+
+    func validate() throws {
+        guard (0...(1 << 30)).contains(lexicalMemoryMb) else {
+            throw ValidationError("--lexical-memory-mb must be between 0 and \(1 << 30), got \(lexicalMemoryMb)")
+        }
+    }
 
     /// The authentication mode to run with, or the reason not to start.
     func authentication() throws -> AuthenticationMode {
@@ -87,6 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
                 $0.qualityMode = quality.mode
                 $0.batching = batching
                 $0.threads = threads ?? (batching ? ProcessInfo.processInfo.activeProcessorCount : 1)
+                $0.lexicalMemoryBytes = lexicalMemoryMb << 20
             }
             if !existed { printError("created \(memory.location)") }
             // A server pays for the vector indexes (and, asked, the models) before listening.
