@@ -60,6 +60,9 @@ final class LexicalMemoryIndex: Sendable {
     let budget: Int
     /// Entered for every load in flight (``close()`` waits for them).
     let pending = DispatchGroup()
+    /// Where loads run, one at a time: agents turning quiet together take one core and one
+    /// reader connection, not one each.
+    let loads = DispatchQueue(label: "episodic.lexical-postings", qos: .utility)
     private let state = Mutex(State())
 
     init(budget: Int) { self.budget = budget }

@@ -205,10 +205,10 @@ extension SQLiteEpisodeStore {
         return lexicalMemory.keep(postings, agentSeq: seq)
     }
 
-    /// Reads the postings of an agent on a background queue (outside Swift's cooperative pool,
+    /// Reads the postings of an agent on the index's queue (outside Swift's cooperative pool,
     /// which a load of ~100 ms would hold) and hands them to ``lexicalMemory``.
     func loadPostings(agentSeq: Int64, agentID: String) {
-        DispatchQueue.global(qos: .utility).async { [self] in
+        lexicalMemory.loads.async { [self] in
             let postings = try? read { db in try AgentPostings.load(db, agentSeq: agentSeq, agentID: agentID) }
             lexicalMemory.finishLoading(agentSeq: agentSeq, postings: postings ?? nil)
         }
