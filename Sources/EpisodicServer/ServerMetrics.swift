@@ -5,8 +5,8 @@ import Prometheus
 import Synchronization
 
 /// The server's Prometheus metrics: requests by route and status, request and retrieval-stage
-/// latency histograms, LRU and embedding-batcher counters and episodes per agent (the last three
-/// read at scrape time).
+/// latency histograms, LRU, embedding-batcher and full-text-postings counters and episodes per
+/// agent (the last four read at scrape time).
 final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let counterTotals = Mutex<[String: Int]>([:])
@@ -23,6 +23,10 @@ final class ServerMetrics: Sendable {
     static var lruEntries: MetricNameDescriptor { name("lru", "entries", "Vectors in the LRU cache by column") }
     static var agentEpisodes: MetricNameDescriptor { name("agent", "episodes", "Episodes per agent") }
     static var modelLoaded: MetricNameDescriptor { name("model", "loaded", "1 when the column's model is in memory") }
+    static var lexicalMemoryBytes: MetricNameDescriptor { name("lexical_memory", "bytes", "Full-text postings held in memory (SQLite)") }
+    static var lexicalMemoryAgents: MetricNameDescriptor {
+        name("lexical_memory", "agents", "Agents whose postings are in memory (SQLite)")
+    }
 
     func recordRequest(route: String, method: String, status: Int, seconds: Double) {
         registry.makeCounter(descriptor: Self.requests, labels: [("route", route), ("method", method), ("status", "\(status)")]).increment()
@@ -65,6 +69,19 @@ final class ServerMetrics: Sendable {
             registry.makeGauge(descriptor: Self.lruEntries, labels: [("column", column)]).set(Double(s.count))
             registry.makeGauge(descriptor: Self.modelLoaded, labels: [("role", model.role.rawValue)])
                 .set(Double(model.loaded ? 1 : 0))
+        }
+        if let store = memory.store as? SQLiteEpisodeStore {
+            let lexical = store.lexicalMemoryStatistics
+            registry.makeGauge(descriptor: Self.lexicalMemoryBytes).set(Double(lexical.bytes))
+            registry.makeGauge(descriptor: Self.lexicalMemoryAgents).set(Double(lexical.agents))
+            for (name, value, help) in [
+                ("searches", lexical.searches, "Lexical searches ranked from postings in memory"),
+                ("loads", lexical.loads, "Agents' postings loaded into memory"),
+            ] {
+                let delta = advance("lexical.\(name)", to: value)
+                let counter = registry.makeCounter(descriptor: Self.name("lexical_memory_\(name)", "total", help))
+                if delta > 0 { counter.increment(by: Int64(delta)) }
+            }
         }
         if let counts = try? await memory.agentEpisodeCounts() {
             // Agents whose last episode was deleted drop to 0 rather than keep a stale count.

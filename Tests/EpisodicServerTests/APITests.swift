@@ -259,6 +259,36 @@ import Testing
         }
     }
 
+    /// A SQLite server reports its full-text postings in memory: an agent searched twice while
+    /// unchanged is loaded, and its next searches are ranked from memory.
+    @Test func metricsReportTheLexicalPostingsInMemory() async throws {
+        try await ServerFixture.with { f in
+            try await f.live { client in
+                _ = try await client.execute(
+                    uri: "/agents/m/episodes", method: .post, headers: jsonHeaders, body: jsonBody(["content": "Booked a flight"]))
+                func metric(_ name: String) async throws -> Double? {
+                    let text = try await client.execute(uri: "/metrics", method: .get).text
+                    return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+                }
+                func retrieve() async throws {
+                    let r = try await client.execute(
+                        uri: "/agents/m/retrieve-hybrid", method: .post, headers: jsonHeaders, body: jsonBody(["query": "flight"]))
+                    #expect(r.status == .ok)
+                }
+                try await retrieve()
+                try await retrieve()
+                for _ in 0..<200 where try await metric("episodic_lexical_memory_loads_total") != 1 {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(try await metric("episodic_lexical_memory_loads_total") == 1)
+                #expect(try await metric("episodic_lexical_memory_agents") == 1)
+                #expect((try await metric("episodic_lexical_memory_bytes") ?? 0) > 0)
+                try await retrieve()
+                #expect(try await metric("episodic_lexical_memory_searches_total") == 1)
+            }
+        }
+    }
+
     /// A batching server reports its forward passes and the requests they served.
     @Test func metricsCountTheBatchersPassesAndRequests() async throws {
         try await ServerFixture.with(memory: { $0.batching = true }) { f in

@@ -121,7 +121,7 @@ final class AgentPostings: Sendable {
                         // Phrase by phrase, as the ranking sums them (a phrase the episode lacks
                         // adds +0.0 there, nothing here: the same double).
                         for phrase in phrases {
-                            guard let phrase, let (range, hits) = terms[phrase] else { continue }
+                            guard let phrase, let (range, hits) = terms[phrase], !range.isEmpty else { continue }
                             let idf = episodic_bm25_idf(rows, Double(hits))
                             episodic_bm25_accumulate(
                                 scores.baseAddress!, documents.baseAddress! + range.lowerBound,

@@ -205,6 +205,25 @@ extension SQLiteEpisodeStore {
         return lexicalMemory.keep(postings, agentSeq: seq)
     }
 
+    /// What the full-text postings in memory hold and have done (``lexicalSearch(query:topK:agentID:filter:)``).
+    public struct LexicalMemoryStatistics: Sendable, Equatable {
+        /// Bytes held now, of ``SQLiteStoreConfiguration/lexicalMemoryBytes``.
+        public var bytes: Int
+        /// Agents whose postings are held now.
+        public var agents: Int
+        /// Searches that found their agent's postings current, since the store opened.
+        public var searches: Int
+        /// Loads finished since the store opened (kept or not).
+        public var loads: Int
+    }
+
+    /// The full-text postings in memory now.
+    public var lexicalMemoryStatistics: LexicalMemoryStatistics {
+        LexicalMemoryStatistics(
+            bytes: lexicalMemory.bytes, agents: lexicalMemory.agents, searches: lexicalMemory.served,
+            loads: lexicalMemory.loadsCompleted)
+    }
+
     /// Reads the postings of an agent on the index's queue (outside Swift's cooperative pool,
     /// which a load of ~100 ms would hold) and hands them to ``lexicalMemory``.
     func loadPostings(agentSeq: Int64, agentID: String) {
