@@ -47,6 +47,22 @@ import Testing
         }
     }
 
+    /// A new store in a temporary directory holding `episodes` of ``texts(_:)``, handed to `body`
+    /// with its directory, then closed and removed (also when `body` throws).
+    static func withStore(episodes: Int, _ body: (SQLiteEpisodeStore, TemporaryStore) async throws -> Void) async throws {
+        let tmp = try TemporaryStore()
+        defer { tmp.cleanup() }
+        let store = try tmp.open(columns: [])
+        do {
+            if episodes > 0 { _ = try await store.add(texts(episodes).map { NewEpisode($0) }) }
+            try await body(store, tmp)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+
     /// Deletes, rewrites and summarises some of the target's episodes.
     func edit(_ store: SQLiteEpisodeStore) async throws {
         for i in [3, 7, 11] { #expect(try await store.delete(agentID: "target", id: "e\(i)")) }
@@ -59,86 +75,76 @@ import Testing
     }
 
     @Test func memoryRankingEqualsFTS5sToTheBit() async throws {
-        let tmp = try TemporaryStore()
-        defer { tmp.cleanup() }
-        let store = try tmp.open(columns: [])
-        _ = try await store.add(Self.texts(300).map { NewEpisode($0) })
-        // Another agent over the same words: its terms must not leak into the target's postings.
-        _ = try await store.add(
-            (0..<100).map { NewEpisode(Episode(id: "o\($0)", agentID: "other", content: LexicalIsolationTests.text(7, $0, count: 9))) })
-        try await edit(store)
-        var matched = 0
-        for query in Self.queries {
-            try expectSameRanking(store, query)
-            matched += try store.lexicalSearch(query: query, topK: 10_000, agentID: "target", filter: nil, path: .fts5).count
+        try await Self.withStore(episodes: 300) { store, _ in
+            // Another agent over the same words: its terms must not leak into the target's postings.
+            _ = try await store.add(
+                (0..<100).map { NewEpisode(Episode(id: "o\($0)", agentID: "other", content: LexicalIsolationTests.text(7, $0, count: 9))) })
+            try await edit(store)
+            var matched = 0
+            for query in Self.queries {
+                try expectSameRanking(store, query)
+                matched += try store.lexicalSearch(query: query, topK: 10_000, agentID: "target", filter: nil, path: .fts5).count
+            }
+            #expect(matched > 300)
+            // Restricted: a metadata filter (its passing ids) and excluded ids.
+            let notes = EpisodeFilter(metadata: ["kind": .equals(.string("note"))])
+            let excluding = EpisodeFilter(excludedIDs: ["e1", "e2", "e10", "e20"])
+            for query in Self.queries.prefix(6) {
+                try expectSameRanking(store, query, filter: notes)
+                try expectSameRanking(store, query, filter: excluding)
+            }
         }
-        #expect(matched > 300)
-        // Restricted: a metadata filter (its passing ids) and excluded ids.
-        let notes = EpisodeFilter(metadata: ["kind": .equals(.string("note"))])
-        let excluding = EpisodeFilter(excludedIDs: ["e1", "e2", "e10", "e20"])
-        for query in Self.queries.prefix(6) {
-            try expectSameRanking(store, query, filter: notes)
-            try expectSameRanking(store, query, filter: excluding)
-        }
-        await store.close()
     }
 
     /// Episodes with the same text tie: a limit of 5 keeps the five first ids on both paths,
     /// whatever order the rows were written in — 30 tied (past the rows FTS5 is asked for: a
     /// second pass) and 8 tied (within them).
     @Test func tiesAtTheLimitKeepTheFirstIDs() async throws {
-        let tmp = try TemporaryStore()
-        defer { tmp.cleanup() }
-        let store = try tmp.open(columns: [])
-        for (word, count) in [("piano", 30), ("violin", 8)] {
-            let ids = (0..<count).map { "\(word)\(($0 * 17) % count)" } // written out of order
-            _ = try await store.add(ids.map { NewEpisode(Episode(id: $0, agentID: "target", content: "\(word) lesson")) })
-            for path in [SQLiteEpisodeStore.LexicalPath.fts5, .memory] {
-                let hits = try store.lexicalSearch(query: word, topK: 5, agentID: "target", filter: nil, path: path)
-                #expect(hits.map(\.episodeID) == Array(ids.sorted().prefix(5)), "\(word), \(path)")
-                #expect(Set(hits.map(\.score)).count == 1)
+        try await Self.withStore(episodes: 0) { store, _ in
+            for (word, count) in [("piano", 30), ("violin", 8)] {
+                let ids = (0..<count).map { "\(word)\(($0 * 17) % count)" } // written out of order
+                _ = try await store.add(ids.map { NewEpisode(Episode(id: $0, agentID: "target", content: "\(word) lesson")) })
+                for path in [SQLiteEpisodeStore.LexicalPath.fts5, .memory] {
+                    let hits = try store.lexicalSearch(query: word, topK: 5, agentID: "target", filter: nil, path: path)
+                    #expect(hits.map(\.episodeID) == Array(ids.sorted().prefix(5)), "\(word), \(path)")
+                    #expect(Set(hits.map(\.score)).count == 1)
+                }
             }
         }
-        await store.close()
     }
 
     /// Both FTS5 queries read the index first and the episodes by rowid: the other way round,
     /// each episode of the agent would run the whole MATCH again (a 10,000-episode agent's tie
     /// query ran for minutes before the join was fixed).
     @Test func theFTS5QueriesScanTheIndexFirst() async throws {
-        let tmp = try TemporaryStore()
-        defer { tmp.cleanup() }
-        let store = try tmp.open(columns: [])
-        _ = try await store.add(Self.texts(50).map { NewEpisode($0) })
-        try store.read { db in
-            let sql = SQLiteEpisodeStore.rankedMatchesSQL(condition: "")
-            let arguments: StatementArguments = [
-                AgentLexicalIndex.matchExpression(words: ["piano"], agentSeq: 1), "episodic_bm25(50, 500)", "target",
-            ]
-            for (query, bound) in [
-                (sql + " ORDER BY f.rank LIMIT 5", arguments), (sql + SQLiteEpisodeStore.tiedRankCondition, arguments + [-1.0]),
-            ] {
-                let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query, arguments: bound).map { $0["detail"] as String }
-                #expect(plan.first?.contains("VIRTUAL TABLE") == true, "\(plan)")
-                #expect(plan.dropFirst().allSatisfy { !$0.contains("VIRTUAL TABLE") }, "\(plan)")
+        try await Self.withStore(episodes: 50) { store, _ in
+            try store.read { db in
+                let sql = SQLiteEpisodeStore.rankedMatchesSQL(condition: "")
+                let arguments: StatementArguments = [
+                    AgentLexicalIndex.matchExpression(words: ["piano"], agentSeq: 1), "episodic_bm25(50, 500)", "target",
+                ]
+                for (query, bound) in [
+                    (sql + " ORDER BY f.rank LIMIT 5", arguments), (sql + SQLiteEpisodeStore.tiedRankCondition, arguments + [-1.0]),
+                ] {
+                    let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query, arguments: bound).map { $0["detail"] as String }
+                    #expect(plan.first?.contains("VIRTUAL TABLE") == true, "\(plan)")
+                    #expect(plan.dropFirst().allSatisfy { !$0.contains("VIRTUAL TABLE") }, "\(plan)")
+                }
             }
         }
-        await store.close()
     }
 
     /// The term lists FTS5 looks up: one per word, stemmed and folded; several for a word the
     /// tokenizer splits (then only FTS5 can match the phrase).
     @Test func queryWordsBecomeTheIndexsTerms() async throws {
-        let tmp = try TemporaryStore()
-        defer { tmp.cleanup() }
-        let store = try tmp.open(columns: [])
-        try store.read { db in
-            #expect(try SQLiteEpisodeStore.singleTermPhrases(["booking", "Zürich", "2024"], db) == ["book", "zurich", "2024"])
-            let split = try String.fetchOne(db, sql: "SELECT episodic_lexical_terms('हिंदी')") ?? ""
-            if split.contains("\u{1F}") { #expect(try SQLiteEpisodeStore.singleTermPhrases(["हिंदी"], db) == nil) }
-            #expect(try String.fetchOne(db, sql: "SELECT episodic_lexical_terms('')") == "")
+        try await Self.withStore(episodes: 0) { store, _ in
+            try store.read { db in
+                #expect(try SQLiteEpisodeStore.singleTermPhrases(["booking", "Zürich", "2024"], db) == ["book", "zurich", "2024"])
+                let split = try String.fetchOne(db, sql: "SELECT episodic_lexical_terms('हिंदी')") ?? ""
+                if split.contains("\u{1F}") { #expect(try SQLiteEpisodeStore.singleTermPhrases(["हिंदी"], db) == nil) }
+                #expect(try String.fetchOne(db, sql: "SELECT episodic_lexical_terms('')") == "")
+            }
         }
-        await store.close()
     }
 
     /// Searches `agent` for "piano" `times` times.
@@ -153,121 +159,114 @@ import Testing
     }
 
     @Test func postingsAreLoadedOnceQuietAndNeverServeAStaleRanking() async throws {
-        let tmp = try TemporaryStore()
-        defer { tmp.cleanup() }
-        let store = try tmp.open(columns: [])
-        _ = try await store.add(Self.texts(200).map { NewEpisode($0) })
-        // Two searches at the same version: the agent is quiet, its postings are loaded.
-        try await Self.search(store, times: 2)
-        try await Self.waitForLoads(store, 1)
-        let servedBefore = store.lexicalMemory.served
-        for query in Self.queries {
-            #expect(
-                try await store.lexicalSearch(query: query, topK: 10, agentID: "target", filter: nil)
-                    == store.lexicalSearch(query: query, topK: 10, agentID: "target", filter: nil, path: .fts5))
-        }
-        #expect(store.lexicalMemory.served > servedBefore, "the automatic searches did not use the postings")
+        try await Self.withStore(episodes: 200) { store, tmp in
+            // Two searches at the same version: the agent is quiet, its postings are loaded.
+            try await Self.search(store, times: 2)
+            try await Self.waitForLoads(store, 1)
+            let servedBefore = store.lexicalMemory.served
+            for query in Self.queries {
+                #expect(
+                    try await store.lexicalSearch(query: query, topK: 10, agentID: "target", filter: nil)
+                        == store.lexicalSearch(query: query, topK: 10, agentID: "target", filter: nil, path: .fts5))
+            }
+            #expect(store.lexicalMemory.served > servedBefore, "the automatic searches did not use the postings")
 
-        // Another connection (as another process would) adds, rewrites and deletes: each change
-        // shows in the very next search.
-        let other = try tmp.open(columns: [])
-        _ = try await other.add([NewEpisode(Episode(id: "new", agentID: "target", content: "a zebra crossing in lisbon"))])
-        #expect(try await store.lexicalSearch(query: "zebra", topK: 10, agentID: "target", filter: nil).map(\.episodeID) == ["new"])
-        var changed = try #require(try await other.episode(agentID: "target", id: "new"))
-        changed.content = "an okapi crossing"
-        _ = try #require(try await other.update(changed, expectedUpdatedAt: changed.updatedAt, vectors: [:], staleColumns: []))
-        #expect(try await store.lexicalSearch(query: "zebra", topK: 10, agentID: "target", filter: nil).isEmpty)
-        #expect(try await store.lexicalSearch(query: "okapi", topK: 10, agentID: "target", filter: nil).map(\.episodeID) == ["new"])
-        // A summary replaces the indexed text without touching the content.
-        var summarised = try #require(try await other.episode(agentID: "target", id: "new"))
-        summarised.summary = "giraffe"
-        _ = try #require(try await other.update(summarised, expectedUpdatedAt: summarised.updatedAt, vectors: [:], staleColumns: []))
-        for _ in 0..<3 {
-            #expect(try await store.lexicalSearch(query: "okapi", topK: 10, agentID: "target", filter: nil).isEmpty)
-            #expect(try await store.lexicalSearch(query: "giraffe", topK: 10, agentID: "target", filter: nil).map(\.episodeID) == ["new"])
-            try await Task.sleep(for: .milliseconds(100)) // a reload may run meanwhile
+            // Another connection (as another process would) adds, rewrites and deletes: each change
+            // shows in the very next search.
+            let other = try tmp.open(columns: [])
+            _ = try await other.add([NewEpisode(Episode(id: "new", agentID: "target", content: "a zebra crossing in lisbon"))])
+            #expect(try await store.lexicalSearch(query: "zebra", topK: 10, agentID: "target", filter: nil).map(\.episodeID) == ["new"])
+            var changed = try #require(try await other.episode(agentID: "target", id: "new"))
+            changed.content = "an okapi crossing"
+            _ = try #require(try await other.update(changed, expectedUpdatedAt: changed.updatedAt, vectors: [:], staleColumns: []))
+            #expect(try await store.lexicalSearch(query: "zebra", topK: 10, agentID: "target", filter: nil).isEmpty)
+            #expect(try await store.lexicalSearch(query: "okapi", topK: 10, agentID: "target", filter: nil).map(\.episodeID) == ["new"])
+            // A summary replaces the indexed text without touching the content.
+            var summarised = try #require(try await other.episode(agentID: "target", id: "new"))
+            summarised.summary = "giraffe"
+            _ = try #require(try await other.update(summarised, expectedUpdatedAt: summarised.updatedAt, vectors: [:], staleColumns: []))
+            for _ in 0..<3 {
+                #expect(try await store.lexicalSearch(query: "okapi", topK: 10, agentID: "target", filter: nil).isEmpty)
+                #expect(
+                    try await store.lexicalSearch(query: "giraffe", topK: 10, agentID: "target", filter: nil).map(\.episodeID) == ["new"])
+                try await Task.sleep(for: .milliseconds(100)) // a reload may run meanwhile
+            }
+            #expect(try await other.delete(agentID: "target", id: "new"))
+            #expect(try await store.lexicalSearch(query: "giraffe", topK: 10, agentID: "target", filter: nil).isEmpty)
+            for query in Self.queries {
+                #expect(
+                    try await store.lexicalSearch(query: query, topK: 10, agentID: "target", filter: nil)
+                        == store.lexicalSearch(query: query, topK: 10, agentID: "target", filter: nil, path: .fts5))
+            }
+            await other.close()
         }
-        #expect(try await other.delete(agentID: "target", id: "new"))
-        #expect(try await store.lexicalSearch(query: "giraffe", topK: 10, agentID: "target", filter: nil).isEmpty)
-        for query in Self.queries {
-            #expect(
-                try await store.lexicalSearch(query: query, topK: 10, agentID: "target", filter: nil)
-                    == store.lexicalSearch(query: query, topK: 10, agentID: "target", filter: nil, path: .fts5))
-        }
-        await other.close()
-        await store.close()
     }
 
     /// A load whose postings go stale before they are used waits for a longer quiet streak next
     /// time: an agent written between searches soon costs no loads.
     @Test func wastedLoadsMakeTheNextOneWaitLonger() async throws {
-        let tmp = try TemporaryStore()
-        defer { tmp.cleanup() }
-        let store = try tmp.open(columns: [])
-        _ = try await store.add(Self.texts(50).map { NewEpisode($0) })
-        try await Self.search(store, times: 2)
-        try await Self.waitForLoads(store, 1)
-        // A write, then searches: the first finds the loaded postings stale (unused: wasted).
-        _ = try await store.add([NewEpisode(Episode(id: "w1", agentID: "target", content: "piano"))])
-        try await Self.search(store, times: 3)
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(store.lexicalMemory.loadsCompleted == 1, "three searches started a load after a wasted one")
-        try await Self.search(store, times: 1)
-        try await Self.waitForLoads(store, 2)
-        // Used often enough, a load pays off and the next needs two quiet searches again.
-        try await Self.search(store, times: LexicalMemoryIndex.paysOff)
-        _ = try await store.add([NewEpisode(Episode(id: "w2", agentID: "target", content: "piano"))])
-        try await Self.search(store, times: 2)
-        try await Self.waitForLoads(store, 3)
-        await store.close()
+        try await Self.withStore(episodes: 50) { store, _ in
+            try await Self.search(store, times: 2)
+            try await Self.waitForLoads(store, 1)
+            // A write, then searches: the first finds the loaded postings stale (unused: wasted).
+            _ = try await store.add([NewEpisode(Episode(id: "w1", agentID: "target", content: "piano"))])
+            try await Self.search(store, times: 3)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(store.lexicalMemory.loadsCompleted == 1, "three searches started a load after a wasted one")
+            try await Self.search(store, times: 1)
+            try await Self.waitForLoads(store, 2)
+            // Used often enough, a load pays off and the next needs two quiet searches again.
+            try await Self.search(store, times: LexicalMemoryIndex.paysOff)
+            _ = try await store.add([NewEpisode(Episode(id: "w2", agentID: "target", content: "piano"))])
+            try await Self.search(store, times: 2)
+            try await Self.waitForLoads(store, 3)
+        }
     }
 
     @Test func theBudgetBoundsWhatIsKept() async throws {
-        let tmp = try TemporaryStore()
-        defer { tmp.cleanup() }
-        let setup = try tmp.open(columns: [])
-        _ = try await setup.add(Self.texts(200).map { NewEpisode($0) })
-        var other = Self.texts(200)
-        for i in other.indices { other[i].agentID = "second" }
-        _ = try await setup.add(other.map { NewEpisode($0) })
-        await setup.close()
+        try await Self.withStore(episodes: 200) { setup, tmp in
+            var other = Self.texts(200)
+            for i in other.indices { other[i].agentID = "second" }
+            _ = try await setup.add(other.map { NewEpisode($0) })
+            await setup.close() // the stores below open the file with other budgets
 
-        // No budget: nothing is ever loaded, and the ranking is FTS5's.
-        let none = try SQLiteEpisodeStore(path: tmp.path, configuration: .init(lexicalMemoryBytes: 0))
-        try await Self.search(none, times: 3)
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(none.lexicalMemory.bytes == 0)
-        await none.close()
+            // No budget: nothing is ever loaded, and the ranking is FTS5's.
+            let none = try SQLiteEpisodeStore(path: tmp.path, configuration: .init(lexicalMemoryBytes: 0))
+            try await Self.search(none, times: 3)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(none.lexicalMemory.bytes == 0)
+            await none.close()
 
-        // Room for one agent: the second one's postings replace the first's.
-        let probe = try SQLiteEpisodeStore(path: tmp.path, configuration: .init())
-        try await Self.search(probe, times: 2)
-        try await Self.waitForLoads(probe, 1)
-        let one = probe.lexicalMemory.bytes
-        await probe.close()
-        let small = try SQLiteEpisodeStore(path: tmp.path, configuration: .init(lexicalMemoryBytes: one * 3 / 2))
-        for agent in ["target", "second"] {
-            try await Self.search(small, agent: agent, times: 2)
-            try await Self.waitForLoads(small, agent == "target" ? 1 : 2)
-            #expect(small.lexicalMemory.bytes > 0 && small.lexicalMemory.bytes <= one * 3 / 2)
+            // Room for one agent: the second one's postings replace the first's.
+            let probe = try SQLiteEpisodeStore(path: tmp.path, configuration: .init())
+            try await Self.search(probe, times: 2)
+            try await Self.waitForLoads(probe, 1)
+            let one = probe.lexicalMemory.bytes
+            await probe.close()
+            let small = try SQLiteEpisodeStore(path: tmp.path, configuration: .init(lexicalMemoryBytes: one * 3 / 2))
+            for agent in ["target", "second"] {
+                try await Self.search(small, agent: agent, times: 2)
+                try await Self.waitForLoads(small, agent == "target" ? 1 : 2)
+                #expect(small.lexicalMemory.bytes > 0 && small.lexicalMemory.bytes <= one * 3 / 2)
+            }
+            #expect(small.lexicalMemory.agents == 1)
+            await small.close()
+
+            // Postings larger than their estimate (every word unique: the terms dominate) and than
+            // the budget: loaded once, then known to be too large.
+            let words = try tmp.open(columns: [])
+            let unique = (0..<200).map { i in
+                NewEpisode(Episode(id: "u\(i)", agentID: "unique", content: (0..<20).map { "w\(i)x\($0)" }.joined(separator: " ")))
+            }
+            _ = try await words.add(unique)
+            await words.close()
+            let tiny = try SQLiteEpisodeStore(path: tmp.path, configuration: .init(lexicalMemoryBytes: 100_000))
+            try await Self.search(tiny, agent: "unique", query: "w1x1", times: 2)
+            try await Self.waitForLoads(tiny, 1)
+            try await Self.search(tiny, agent: "unique", query: "w1x1", times: 10)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(tiny.lexicalMemory.loadsCompleted == 1 && tiny.lexicalMemory.bytes == 0)
+            await tiny.close()
         }
-        #expect(small.lexicalMemory.agents == 1)
-        await small.close()
-
-        // Postings larger than their estimate (every word unique: the terms dominate) and than
-        // the budget: loaded once, then known to be too large.
-        let words = try tmp.open(columns: [])
-        let unique = (0..<200).map { i in
-            NewEpisode(Episode(id: "u\(i)", agentID: "unique", content: (0..<20).map { "w\(i)x\($0)" }.joined(separator: " ")))
-        }
-        _ = try await words.add(unique)
-        await words.close()
-        let tiny = try SQLiteEpisodeStore(path: tmp.path, configuration: .init(lexicalMemoryBytes: 100_000))
-        try await Self.search(tiny, agent: "unique", query: "w1x1", times: 2)
-        try await Self.waitForLoads(tiny, 1)
-        try await Self.search(tiny, agent: "unique", query: "w1x1", times: 10)
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(tiny.lexicalMemory.loadsCompleted == 1 && tiny.lexicalMemory.bytes == 0)
-        await tiny.close()
     }
 }
