@@ -139,14 +139,21 @@ import Testing
         }
     }
 
-    @Test func bf16HardwareAndPortableKernelsAgree() {
-        guard BFloat16Kernel.avx512bf16.isSupported else { return } // nothing to compare on this CPU
-        let p = Problem(m: 9, k: 768, n: 200, seed: 99)
-        let hardware = bf16Product(p, kernel: .avx512bf16), portable = bf16Product(p, kernel: .portable)
+    /// Every row count a block of the vector kernels splits into (1…6, and past one block), on a
+    /// width that ends mid-tile.
+    @Test(arguments: [1, 2, 3, 4, 5, 6, 9, 13])
+    func bf16VectorAndPortableKernelsAgree(_ rows: Int) throws {
+        let p = Problem(m: rows, k: 768, n: 200, seed: UInt64(99 + rows))
+        let portable = bf16Product(p, kernel: .portable)
         let (_, magnitude) = p.reference()
-        for i in hardware.indices {
-            // Same bf16 operands; only the order of the float32 sums differs.
-            #expect(abs(hardware[i] - portable[i]) <= Float(magnitude[i]) * 1e-5 + 1e-6)
+        let vector = BFloat16Kernel.allCases.filter { $0 != .portable && $0.isSupported }
+        for kernel in vector {
+            let y = bf16Product(p, kernel: kernel)
+            for i in y.indices {
+                // Same bf16 operands; only the order of the float32 sums differs.
+                #expect(abs(y[i] - portable[i]) <= Float(magnitude[i]) * 1e-5 + 1e-6, "\(kernel), element \(i)")
+                if abs(y[i] - portable[i]) > Float(magnitude[i]) * 1e-5 + 1e-6 { return }
+            }
         }
     }
 
@@ -155,8 +162,10 @@ import Testing
         #expect(Int8Kernel.best(allowing: ["none"]) == .portable)
         #expect(Int8Kernel.best(allowing: ["avx2"]) == (Int8Kernel.avx2.isSupported ? .avx2 : .portable))
         #expect(Int8Kernel.best(allowing: nil) == Int8Kernel.allCases.first { $0.isSupported })
-        #expect(BFloat16Kernel.best(allowing: ["avx2"]) == .portable)
+        #expect(BFloat16Kernel.best(allowing: []) == .portable)
+        #expect(BFloat16Kernel.best(allowing: ["avx2"]) == (BFloat16Kernel.avx2.isSupported ? .avx2 : .portable))
         #expect(BFloat16Kernel.best(allowing: ["avx512"]) == (BFloat16Kernel.avx512bf16.isSupported ? .avx512bf16 : .portable))
+        #expect(BFloat16Kernel.best(allowing: nil) == BFloat16Kernel.allCases.first { $0.isSupported })
         #expect(CPUFeatureRestriction.allowed("AVX2, avx512vnni") == ["avx2", "avx512vnni"])
     }
 

@@ -81,8 +81,10 @@ void ek_i8_gemm(int path, long m, const uint8_t *a, long lda, const float *a_sca
 
 // ---- bf16 linear layers (bf16gemm.c) --------------------------------------------------------
 
-/// Whether this CPU has AVX512_BF16 (`vdpbf16ps`).
-int ek_bf16_hardware(void);
+/// The bf16 kernels: AVX512_BF16 (`vdpbf16ps`), AVX2 + FMA (weights widened in registers), plain C.
+enum { EK_BF16_PORTABLE = 0, EK_BF16_AVX512 = 1, EK_BF16_AVX2 = 2 };
+/// Whether this CPU can run the bf16 kernel `path`.
+int ek_bf16_path_supported(int path);
 /// k rounded up to an even number (the bf16 values of one converted activation row).
 long ek_bf16_padded_k(long k);
 /// Tiles of 64 output columns.
@@ -95,8 +97,8 @@ void ek_bf16_pack_weights(const float *w, long n, long k, uint16_t *packed);
 /// Rounds `rows` rows of `k` floats (`ldx` apart) to bf16, rows `ldo ≥ ek_bf16_padded_k(k)` apart.
 void ek_bf16_convert_rows(const float *x, long rows, long k, long ldx, uint16_t *out, long ldo);
 /// C[m × n] (rows `ldc` apart) = A · W + bias (may be NULL) for the 64-column tiles
-/// [tile_begin, tile_end); `hardware` selects `vdpbf16ps` (only where ek_bf16_hardware()).
-void ek_bf16_gemm(int hardware, long m, const uint16_t *a, long lda, const uint16_t *packed, long k, long n,
+/// [tile_begin, tile_end) on the kernel `path` (one `ek_bf16_path_supported` says this CPU runs).
+void ek_bf16_gemm(int path, long m, const uint16_t *a, long lda, const uint16_t *packed, long k, long n,
                   const float *bias, float *c, long ldc, long tile_begin, long tile_end);
 
 // ---- float32 linear layers on AVX-512 (fp32gemm.c) -----------------------------------------

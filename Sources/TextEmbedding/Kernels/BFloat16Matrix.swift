@@ -35,16 +35,16 @@ final class BFloat16Matrix: @unchecked Sendable {
             ek_bf16_convert_rows(x + r.lowerBound * k, r.count, k, k, converted + r.lowerBound * ld, ld)
         }
         let tiles = self.tiles, n = outFeatures
-        let hardware: Int32 = kernel == .avx512bf16 ? 1 : 0
+        let path = kernel.code
         let (a, packed) = (UnsafePointer(converted), UnsafePointer(self.packed))
         let workers = min(pool.extraThreads + 1, tiles)
         if workers > 1 && rows * k * n >= 1 << 20 {
             pool.parallelRanges(tiles) { range in
-                ek_bf16_gemm(hardware, rows, a, ld, packed, k, n, bias, y, n, range.lowerBound, range.upperBound)
+                ek_bf16_gemm(path, rows, a, ld, packed, k, n, bias, y, n, range.lowerBound, range.upperBound)
                 if gelu { RowKernels.gelu(y, rows: rows, stride: n, columns: TiledColumns.of(range, n)) }
             }
         } else {
-            ek_bf16_gemm(hardware, rows, a, ld, packed, k, n, bias, y, n, 0, tiles)
+            ek_bf16_gemm(path, rows, a, ld, packed, k, n, bias, y, n, 0, tiles)
             if gelu { ek_gelu(y, rows * n) }
         }
     }

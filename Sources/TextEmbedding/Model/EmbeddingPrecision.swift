@@ -5,15 +5,18 @@ public enum EmbeddingPrecision: String, Sendable, CaseIterable {
     /// float32 throughout: the reference.
     case fp32
     /// Weights and activations of the linear layers rounded to bfloat16, products summed in
-    /// float32 (`vdpbf16ps` on CPUs with AVX512_BF16); attention, softmax, GELU and layer norms stay
-    /// float32.
+    /// float32 (`vdpbf16ps` on CPUs with AVX512_BF16, float32 FMAs on weights widened in registers
+    /// with AVX2; see ``BFloat16Kernel``): half float32's weight memory. Attention, softmax, GELU
+    /// and layer norms stay float32.
     case bf16
     /// Linear layers quantized to int8 (weights per output channel at load, activations per token
     /// at run time) on the CPU's fastest int8 kernel (``Int8Kernel``): the fastest, and the least
     /// accurate — opt-in only (see the README for its measured cosine to fp32).
     case int8
     /// The fastest precision that holds the accuracy gates (cosine ≥ 0.999 to fp32 on every
-    /// reference text of both bundled models) on this CPU: ``bf16`` with AVX512_BF16, else ``fp32``.
+    /// reference text of both bundled models) on this CPU: ``bf16`` with AVX512_BF16, else ``fp32``
+    /// (bf16 on AVX2 holds the gates too and halves the weight memory, but did not measure
+    /// reliably faster than float32: see the README).
     case auto
 
     /// What `auto` means on this CPU; other cases are themselves.
