@@ -26,21 +26,25 @@ extension EmbeddingService {
         }
         let isKnown = { (item: NewEpisode) in known.contains([item.episode.agentID, item.episode.id]) }
         let needFast = batch.indices.filter { batch[$0].vectors[fast.column.name] == nil && !isKnown(batch[$0]) }
+        var needQuality: [Int] = []
+        if let quality { needQuality = batch.indices.filter { batch[$0].vectors[quality.column.name] == nil && !isKnown(batch[$0]) } }
+        let qualityTexts = mode == .synchronous ? needQuality.map { batch[$0].episode.embeddedText } : []
+        // With a batcher (a server) both models' passages queue at once and the engine runs their
+        // passes back to back: the write waits for the queue once, not once per model. Without
+        // one, the passes run one after the other (side by side they would split the cores).
+        async let queuedQuality = batcher != nil ? embedQualityPassages(qualityTexts) : nil
         if !needFast.isEmpty {
             let vectors = try await fast.embedPassages(needFast.map { batch[$0].episode.embeddedText })
             for (i, v) in zip(needFast, vectors) { batch[i].vectors[fast.column.name] = v }
         }
-        var needQuality: [Int] = []
-        if let quality {
-            needQuality = batch.indices.filter { batch[$0].vectors[quality.column.name] == nil && !isKnown(batch[$0]) }
-            if mode == .synchronous && !needQuality.isEmpty {
-                do {
-                    let vectors = try await quality.embedPassages(needQuality.map { batch[$0].episode.embeddedText })
-                    for (i, v) in zip(needQuality, vectors) { batch[i].vectors[quality.column.name] = v }
-                    needQuality = []
-                } catch {
-                    logger.warning("quality vectors left for backfill: \(error)")
-                }
+        let qualityResult = batcher != nil ? await queuedQuality : await embedQualityPassages(qualityTexts)
+        if let quality, let qualityResult {
+            switch qualityResult {
+            case .success(let vectors):
+                for (i, v) in zip(needQuality, vectors) { batch[i].vectors[quality.column.name] = v }
+                needQuality = []
+            case .failure(let error):
+                logger.warning("quality vectors left for backfill: \(error)")
             }
         }
         // The vectors of a known id are there only for the store's checks; not stored again.
@@ -186,5 +190,16 @@ extension EmbeddingService {
             done += try await fill(column: staging.name, with: embedder, batchSize: batchSize, progress: progress)
         } while try await !store.finishReembedding(of: current.column.name)
         return done
+    }
+
+    /// The quality model's vectors of `texts` (nil: no texts, or no quality model), its failure as
+    /// a value: a write never fails for want of a quality vector.
+    private func embedQualityPassages(_ texts: [String]) async -> Result<[[Float]], Error>? {
+        guard let quality, !texts.isEmpty else { return nil }
+        do {
+            return .success(try await quality.embedPassages(texts))
+        } catch {
+            return .failure(error)
+        }
     }
 }

@@ -75,6 +75,38 @@ import TextEmbedding
         #expect(try await batcher.embed(["after the queue"], as: .query, with: model).count == 1)
     }
 
+    /// Concurrent synchronous writes through the batcher (both models' passages queued at once)
+    /// store both vectors of every episode, each the model's own vector of the text (within the
+    /// bf16 gate: the service runs the default precision).
+    @Test func batchedWritesStoreBothModelsVectors() async throws {
+        let directory = try TemporaryDirectory("episodic-batcher")
+        defer { directory.remove() }
+        let store = try SQLiteEpisodeStore(
+            path: directory.path("m.sqlite"),
+            configuration: .init(columns: [RetrievalFixture.fastColumn, RetrievalFixture.qualityColumn], createIfMissing: true))
+        var configuration = EmbeddingServiceConfiguration(fastModelDirectory: Fixtures.miniLM, qualityModelDirectory: Fixtures.tinyBert)
+        configuration.batching = true
+        let service = try EmbeddingService(store: store, configuration: configuration)
+        let texts = RetrievalFixture.episodes
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (i, text) in texts.enumerated() {
+                group.addTask { _ = try await service.add([NewEpisode(Episode(id: "e\(i)", agentID: "a", content: text))]) }
+            }
+            try await group.waitForAll()
+        }
+        let ids = texts.indices.map { "e\($0)" }
+        for episode in try await store.episodes(agentID: "a", ids: ids) { #expect(episode.fastembedCached && episode.embeddingCached) }
+        for (column, directory) in [(RetrievalFixture.fastColumn, Fixtures.miniLM), (RetrievalFixture.qualityColumn, Fixtures.tinyBert)] {
+            let stored = try await store.vectors(column: column.name, agentID: "a", episodeIDs: ids)
+            let expected = try SentenceEmbedder(directory: directory).embed(texts, as: .passage)
+            for (i, vector) in expected.enumerated() {
+                let cosine = zip(vector, stored["e\(i)"] ?? []).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+                #expect(cosine > 0.999, "\(column.name) of e\(i): cosine \(cosine)")
+            }
+        }
+        await service.shutdown()
+    }
+
     @Test func aBatchedServiceRetrievesAndFallsBackPastItsBudget() async throws {
         let directory = try TemporaryDirectory("episodic-batcher")
         defer { directory.remove() }
