@@ -75,18 +75,24 @@ import TextEmbedding
         #expect(try await batcher.embed(["after the queue"], as: .query, with: model).count == 1)
     }
 
+    /// A batching service (all-MiniLM-L6-v2 fast, the tiny BERT quality model) over a new store in
+    /// `directory`.
+    static func batchedService(in directory: TemporaryDirectory) throws -> (SQLiteEpisodeStore, EmbeddingService) {
+        let store = try SQLiteEpisodeStore(
+            path: directory.path("m.sqlite"),
+            configuration: .init(columns: [RetrievalFixture.fastColumn, RetrievalFixture.qualityColumn], createIfMissing: true))
+        var configuration = EmbeddingServiceConfiguration(fastModelDirectory: Fixtures.miniLM, qualityModelDirectory: Fixtures.tinyBert)
+        configuration.batching = true
+        return (store, try EmbeddingService(store: store, configuration: configuration))
+    }
+
     /// Concurrent synchronous writes through the batcher (both models' passages queued at once)
     /// store both vectors of every episode, each the model's own vector of the text (within the
     /// bf16 gate: the service runs the default precision).
     @Test func batchedWritesStoreBothModelsVectors() async throws {
         let directory = try TemporaryDirectory("episodic-batcher")
         defer { directory.remove() }
-        let store = try SQLiteEpisodeStore(
-            path: directory.path("m.sqlite"),
-            configuration: .init(columns: [RetrievalFixture.fastColumn, RetrievalFixture.qualityColumn], createIfMissing: true))
-        var configuration = EmbeddingServiceConfiguration(fastModelDirectory: Fixtures.miniLM, qualityModelDirectory: Fixtures.tinyBert)
-        configuration.batching = true
-        let service = try EmbeddingService(store: store, configuration: configuration)
+        let (store, service) = try Self.batchedService(in: directory)
         let texts = RetrievalFixture.episodes
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (i, text) in texts.enumerated() {
@@ -110,12 +116,7 @@ import TextEmbedding
     @Test func aBatchedServiceRetrievesAndFallsBackPastItsBudget() async throws {
         let directory = try TemporaryDirectory("episodic-batcher")
         defer { directory.remove() }
-        let store = try SQLiteEpisodeStore(
-            path: directory.path("m.sqlite"),
-            configuration: .init(columns: [RetrievalFixture.fastColumn, RetrievalFixture.qualityColumn], createIfMissing: true))
-        var configuration = EmbeddingServiceConfiguration(fastModelDirectory: Fixtures.miniLM, qualityModelDirectory: Fixtures.tinyBert)
-        configuration.batching = true
-        let service = try EmbeddingService(store: store, configuration: configuration)
+        let (_, service) = try Self.batchedService(in: directory)
         #expect(service.batcher != nil)
         try await service.add(
             RetrievalFixture.episodes.enumerated().map { NewEpisode(Episode(id: "e\($0.offset)", agentID: "a", content: $0.element)) })
