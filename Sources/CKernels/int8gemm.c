@@ -11,6 +11,7 @@
 #include "CKernels.h"
 #include <immintrin.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TILE 64
@@ -122,50 +123,50 @@ VNNI_TARGET static void sums_vnni(int rows, long k4, const uint8_t *a, long lda,
     }
 }
 
-// One quarter (16 columns) of a tile for R ≤ 3 rows: each 16 bytes of weights (4 columns × 4 k)
-// widened to 16 bits and multiplied by the row's 4 activations (widened, repeated) with vpmaddwd;
-// each column keeps two partial sums (k0+k1, k2+k3) in adjacent lanes, added at the end.
+// Eight columns of a tile for R ≤ 6 rows: each 16 bytes of weights (4 columns × 4 k) widened to
+// 16 bits once for all rows, multiplied with vpmaddwd by a row's 4 activations (already 16-bit,
+// one broadcast load); each column keeps two partial sums (k0+k1, k2+k3) in adjacent lanes, added
+// at the end. Twelve accumulators, two weight vectors and a broadcast fill 15 of 16 registers.
 AVX2_TARGET static inline __attribute__((always_inline)) void
-avx2_quarter(const int R, long k4, const uint8_t *a, long lda, const int8_t *w, int32_t *acc) {
-    __m256i s[3][4];
-    for (int r = 0; r < R; r++)
-        for (int j = 0; j < 4; j++) s[r][j] = _mm256_setzero_si256();
+avx2_columns(const int R, long k4, const int16_t *x, long ldx, const int8_t *w, int32_t *acc) {
+    __m256i s[6][2];
+    for (int r = 0; r < R; r++) s[r][0] = s[r][1] = _mm256_setzero_si256();
     for (long step = 0; step < k4; step++) {
         const int8_t *b = w + step * TILE * 4;
         const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b));
         const __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 16)));
-        const __m256i b2 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 32)));
-        const __m256i b3 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 48)));
         for (int r = 0; r < R; r++) {
-            int32_t four;
-            memcpy(&four, a + r * lda + 4 * step, 4);
-            const __m128i x16 = _mm_cvtepu8_epi16(_mm_cvtsi32_si128(four));
-            const __m256i x = _mm256_broadcastq_epi64(x16);
-            s[r][0] = _mm256_add_epi32(s[r][0], _mm256_madd_epi16(x, b0));
-            s[r][1] = _mm256_add_epi32(s[r][1], _mm256_madd_epi16(x, b1));
-            s[r][2] = _mm256_add_epi32(s[r][2], _mm256_madd_epi16(x, b2));
-            s[r][3] = _mm256_add_epi32(s[r][3], _mm256_madd_epi16(x, b3));
+            long long four;
+            memcpy(&four, x + r * ldx + 4 * step, 8);
+            const __m256i xv = _mm256_set1_epi64x(four);
+            s[r][0] = _mm256_add_epi32(s[r][0], _mm256_madd_epi16(xv, b0));
+            s[r][1] = _mm256_add_epi32(s[r][1], _mm256_madd_epi16(xv, b1));
         }
     }
     for (int r = 0; r < R; r++) {
-        int32_t lanes[32];
-        for (int j = 0; j < 4; j++) _mm256_storeu_si256((__m256i *)(lanes + 8 * j), s[r][j]);
-        for (int c = 0; c < 16; c++) acc[r * TILE + c] = lanes[2 * c] + lanes[2 * c + 1];
+        int32_t lanes[16];
+        _mm256_storeu_si256((__m256i *)lanes, s[r][0]);
+        _mm256_storeu_si256((__m256i *)(lanes + 8), s[r][1]);
+        for (int c = 0; c < 8; c++) acc[r * TILE + c] = lanes[2 * c] + lanes[2 * c + 1];
     }
 }
 
-AVX2_TARGET static void sums_avx2(int rows, long k4, const uint8_t *a, long lda, const int8_t *w, int32_t *acc) {
-    for (int r = 0; r < rows; r += 3) {
-        const int R = rows - r < 3 ? rows - r : 3;
-        for (int q = 0; q < 4; q++) {
-            const uint8_t *x = a + r * lda;
-            const int8_t *b = w + 16 * 4 * q;
-            int32_t *out = acc + r * TILE + 16 * q;
-            switch (R) {
-            case 3: avx2_quarter(3, k4, x, lda, b, out); break;
-            case 2: avx2_quarter(2, k4, x, lda, b, out); break;
-            default: avx2_quarter(1, k4, x, lda, b, out); break;
-            }
+/// `x16`: room for 6 rows of 4·k4 16-bit activations, widened here once per block of rows.
+AVX2_TARGET static void sums_avx2(int rows, long k4, const uint8_t *a, long lda, const int8_t *w, int32_t *acc,
+                                  int16_t *x16) {
+    const long ldx = 4 * k4;
+    for (int r = 0; r < rows; r++)
+        for (long i = 0; i < ldx; i++) x16[r * ldx + i] = a[r * lda + i];
+    for (int g = 0; g < TILE / 8; g++) {
+        const int8_t *b = w + 8 * 4 * g;
+        int32_t *out = acc + 8 * g;
+        switch (rows) {
+        case 6: avx2_columns(6, k4, x16, ldx, b, out); break;
+        case 5: avx2_columns(5, k4, x16, ldx, b, out); break;
+        case 4: avx2_columns(4, k4, x16, ldx, b, out); break;
+        case 3: avx2_columns(3, k4, x16, ldx, b, out); break;
+        case 2: avx2_columns(2, k4, x16, ldx, b, out); break;
+        default: avx2_columns(1, k4, x16, ldx, b, out); break;
         }
     }
 }
@@ -199,6 +200,8 @@ void ek_i8_gemm(int path, long m, const uint8_t *a, long lda, const float *a_sca
                 float *c, long ldc, long tile_begin, long tile_end) {
     const long k4 = ek_i8_padded_k(k) / 4;
     int32_t acc[6 * TILE];
+    int16_t *x16 = path == EK_I8_AVX2 ? malloc((size_t)(6 * 4 * k4) * sizeof(int16_t)) : NULL;
+    if (path == EK_I8_AVX2 && !x16) path = EK_I8_PORTABLE; // out of memory: the same sums, slower
     for (long t = tile_begin; t < tile_end; t++) {
         const int8_t *w = packed + t * k4 * TILE * 4;
         const long first = t * TILE;
@@ -208,7 +211,7 @@ void ek_i8_gemm(int path, long m, const uint8_t *a, long lda, const float *a_sca
             switch (path) {
 #if defined(__x86_64__)
             case EK_I8_VNNI: sums_vnni(rows, k4, a + r * lda, lda, w, acc); break;
-            case EK_I8_AVX2: sums_avx2(rows, k4, a + r * lda, lda, w, acc); break;
+            case EK_I8_AVX2: sums_avx2(rows, k4, a + r * lda, lda, w, acc, x16); break;
 #endif
             default: sums_portable(rows, k4, a + r * lda, lda, w, acc); break;
             }
@@ -224,4 +227,5 @@ void ek_i8_gemm(int path, long m, const uint8_t *a, long lda, const float *a_sca
             }
         }
     }
+    free(x16);
 }
