@@ -6,8 +6,8 @@ import CKernels
 public enum BFloat16Kernel: String, Sendable, CaseIterable {
     /// AVX512_BF16 (`vdpbf16ps`): 32 multiply-adds per instruction.
     case avx512bf16
-    /// AVX2 + FMA: the weights widened to float32 in registers — float32's multiply-adds on half
-    /// its weight bytes.
+    /// AVX2 + FMA: the weights widened to float32 in L1 a chunk at a time (in registers for one or
+    /// two rows) — float32's multiply-adds on half its weight bytes.
     case avx2
     /// Plain C (bf16 values widened to float32): bf16's accuracy without its speed.
     case portable

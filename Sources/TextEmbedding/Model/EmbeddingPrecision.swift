@@ -5,7 +5,7 @@ public enum EmbeddingPrecision: String, Sendable, CaseIterable {
     /// float32 throughout: the reference.
     case fp32
     /// Weights and activations of the linear layers rounded to bfloat16, products summed in
-    /// float32 (`vdpbf16ps` on CPUs with AVX512_BF16, float32 FMAs on weights widened in registers
+    /// float32 (`vdpbf16ps` on CPUs with AVX512_BF16, float32 FMAs on weights widened to float32
     /// with AVX2; see ``BFloat16Kernel``): half float32's weight memory. Attention, softmax, GELU
     /// and layer norms stay float32.
     case bf16
