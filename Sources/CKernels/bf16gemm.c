@@ -7,6 +7,7 @@
 // half its weight traffic. Elsewhere a portable path converts back to float32. All give the same
 // values up to the order of the float32 sums.
 #include "CKernels.h"
+#include "row_dispatch.h"
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,14 +91,7 @@ bf16_rows(const int R, long k2, const uint16_t *a, long lda, const uint16_t *w, 
 }
 
 BF16_TARGET static void sums_avx512(int rows, long k2, const uint16_t *a, long lda, const uint16_t *w, float *acc) {
-    switch (rows) {
-    case 6: bf16_rows(6, k2, a, lda, w, acc); break;
-    case 5: bf16_rows(5, k2, a, lda, w, acc); break;
-    case 4: bf16_rows(4, k2, a, lda, w, acc); break;
-    case 3: bf16_rows(3, k2, a, lda, w, acc); break;
-    case 2: bf16_rows(2, k2, a, lda, w, acc); break;
-    default: bf16_rows(1, k2, a, lda, w, acc); break;
-    }
+    EK_FOR_ROWS(rows, bf16_rows, k2, a, lda, w, acc)
 }
 
 #define BF16_AVX2_TARGET __attribute__((target("avx2,fma")))
@@ -147,14 +141,7 @@ panel_rows_avx2(const int R, long kc, const float *x, long ldx, const float *pan
 
 BF16_AVX2_TARGET static void panel_block_avx2(int R, long kc, const float *x, long ldx, const float *panel, float *acc,
                                               int first) {
-    switch (R) {
-    case 6: panel_rows_avx2(6, kc, x, ldx, panel, acc, first); break;
-    case 5: panel_rows_avx2(5, kc, x, ldx, panel, acc, first); break;
-    case 4: panel_rows_avx2(4, kc, x, ldx, panel, acc, first); break;
-    case 3: panel_rows_avx2(3, kc, x, ldx, panel, acc, first); break;
-    case 2: panel_rows_avx2(2, kc, x, ldx, panel, acc, first); break;
-    default: panel_rows_avx2(1, kc, x, ldx, panel, acc, first); break;
-    }
+    EK_FOR_ROWS(R, panel_rows_avx2, kc, x, ldx, panel, acc, first)
 }
 
 /// Few rows (a pass of one or two tokens streams the weights for almost no arithmetic): half a

@@ -4,6 +4,7 @@
 // multiply-add of a 6 × 16 kernel on 256-bit vectors, which left the FMA units waiting on loads.
 // Used where the CPU has AVX-512F; the Swift SIMD kernel (PackedGemm) serves the others.
 #include "CKernels.h"
+#include "row_dispatch.h"
 #include <immintrin.h>
 #include <string.h>
 
@@ -72,14 +73,7 @@ rows_avx512(const int R, long k, const float *a, long lda, const float *w, const
 
 F32_TARGET static void block_avx512(int rows, long k, const float *a, long lda, const float *w, const float *bias, long first,
                                     long width, float *c, long ldc) {
-    switch (rows) {
-    case 6: rows_avx512(6, k, a, lda, w, bias, first, width, c, ldc); break;
-    case 5: rows_avx512(5, k, a, lda, w, bias, first, width, c, ldc); break;
-    case 4: rows_avx512(4, k, a, lda, w, bias, first, width, c, ldc); break;
-    case 3: rows_avx512(3, k, a, lda, w, bias, first, width, c, ldc); break;
-    case 2: rows_avx512(2, k, a, lda, w, bias, first, width, c, ldc); break;
-    default: rows_avx512(1, k, a, lda, w, bias, first, width, c, ldc); break;
-    }
+    EK_FOR_ROWS(rows, rows_avx512, k, a, lda, w, bias, first, width, c, ldc)
 }
 #endif
 

@@ -9,6 +9,7 @@
 // instruction), AVX2 (vpmaddwd on operands widened to 16 bits — exact; vpmaddubsw would saturate
 // at 255 · 127 · 2 > 32767), and portable C.
 #include "CKernels.h"
+#include "row_dispatch.h"
 #include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
@@ -113,14 +114,7 @@ vnni_rows(const int R, long k4, const uint8_t *a, long lda, const int8_t *w, int
 }
 
 VNNI_TARGET static void sums_vnni(int rows, long k4, const uint8_t *a, long lda, const int8_t *w, int32_t *acc) {
-    switch (rows) {
-    case 6: vnni_rows(6, k4, a, lda, w, acc); break;
-    case 5: vnni_rows(5, k4, a, lda, w, acc); break;
-    case 4: vnni_rows(4, k4, a, lda, w, acc); break;
-    case 3: vnni_rows(3, k4, a, lda, w, acc); break;
-    case 2: vnni_rows(2, k4, a, lda, w, acc); break;
-    default: vnni_rows(1, k4, a, lda, w, acc); break;
-    }
+    EK_FOR_ROWS(rows, vnni_rows, k4, a, lda, w, acc)
 }
 
 // Eight columns of a tile for R ≤ 6 rows: each 16 bytes of weights (4 columns × 4 k) widened to
@@ -160,14 +154,7 @@ AVX2_TARGET static void sums_avx2(int rows, long k4, const uint8_t *a, long lda,
     for (int g = 0; g < TILE / 8; g++) {
         const int8_t *b = w + 8 * 4 * g;
         int32_t *out = acc + 8 * g;
-        switch (rows) {
-        case 6: avx2_columns(6, k4, x16, ldx, b, out); break;
-        case 5: avx2_columns(5, k4, x16, ldx, b, out); break;
-        case 4: avx2_columns(4, k4, x16, ldx, b, out); break;
-        case 3: avx2_columns(3, k4, x16, ldx, b, out); break;
-        case 2: avx2_columns(2, k4, x16, ldx, b, out); break;
-        default: avx2_columns(1, k4, x16, ldx, b, out); break;
-        }
+        EK_FOR_ROWS(rows, avx2_columns, k4, x16, ldx, b, out)
     }
 }
 #endif

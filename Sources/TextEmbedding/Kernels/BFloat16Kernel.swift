@@ -3,7 +3,7 @@ import CKernels
 /// The CPU kernel bf16 linear layers run on, chosen once per process from cpuid (and
 /// `EPISODIC_CPU_FEATURES`). Every kernel multiplies the same bf16 values and sums in float32, so
 /// the choice changes speed and the order of the sums, never what is rounded.
-public enum BFloat16Kernel: String, Sendable, CaseIterable {
+public enum BFloat16Kernel: String, Sendable, CaseIterable, CPUKernelChoice {
     /// AVX512_BF16 (`vdpbf16ps`): 32 multiply-adds per instruction.
     case avx512bf16
     /// AVX2 + FMA: the weights widened to float32 in L1 a chunk at a time (in registers for one or
@@ -25,10 +25,4 @@ public enum BFloat16Kernel: String, Sendable, CaseIterable {
 
     /// The kernel of this process (the CPU's fastest, unless `EPISODIC_CPU_FEATURES` excludes it).
     public static let selected: BFloat16Kernel = best(allowing: CPUFeatureRestriction.current)
-
-    /// The fastest supported kernel whose feature is in `features` (nil: no restriction).
-    static func best(allowing features: Set<String>?) -> BFloat16Kernel {
-        [BFloat16Kernel.avx512bf16, .avx2].first { $0.isSupported && CPUFeatureRestriction.allows($0.rawValue, in: features) }
-            ?? .portable
-    }
 }

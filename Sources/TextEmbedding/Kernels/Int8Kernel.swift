@@ -3,7 +3,7 @@ import CKernels
 /// The CPU kernel int8 linear layers run on, chosen once per process from cpuid (and
 /// `EPISODIC_CPU_FEATURES`). Every kernel computes the same exact int32 sums, so the choice
 /// changes speed, never a vector.
-public enum Int8Kernel: String, Sendable, CaseIterable {
+public enum Int8Kernel: String, Sendable, CaseIterable, CPUKernelChoice {
     /// AVX-512 VNNI (`vpdpbusd`): 64 multiply-adds per instruction.
     case avx512vnni
     /// AVX2 (`vpmaddwd` on operands widened to 16 bits).
@@ -24,10 +24,4 @@ public enum Int8Kernel: String, Sendable, CaseIterable {
 
     /// The fastest kernel the CPU supports among those `EPISODIC_CPU_FEATURES` allows.
     public static let selected: Int8Kernel = best(allowing: CPUFeatureRestriction.current)
-
-    /// The fastest supported kernel whose feature is in `features` (nil: no restriction).
-    static func best(allowing features: Set<String>?) -> Int8Kernel {
-        [Int8Kernel.avx512vnni, .avx2].first { $0.isSupported && CPUFeatureRestriction.allows($0.rawValue, in: features) }
-            ?? .portable
-    }
 }
