@@ -2,7 +2,7 @@
 // 64 columns (`[tile][k][64]`). Six rows by 64 columns is 24 zmm accumulators; each k step loads
 // four vectors of weights and broadcasts six activations for 24 FMAs — a quarter of the loads per
 // multiply-add of a 6 × 16 kernel on 256-bit vectors, which left the FMA units waiting on loads.
-// Used where the CPU has AVX-512F; the Swift SIMD kernel (PackedGemm) serves the others.
+// Used where the CPU has AVX-512F; the panel kernel of fp32panel.c serves the others.
 #include "CKernels.h"
 #include "row_dispatch.h"
 #include <immintrin.h>

@@ -5,7 +5,8 @@ import Testing
 @testable import TextEmbedding
 
 /// The packed kernel against a double-precision reference at every row count that selects a
-/// different micro-kernel (1–3 rows, 4, 6, blocks past the L2 budget) and with edge panels.
+/// different micro-kernel (1–6 rows, blocks of unequal rows, blocks past the L2 budget), k across
+/// chunk boundaries, and with edge panels.
 @Suite struct PackedGemmTests {
     func reference(_ x: [Float], _ w: [Float], _ b: [Float], m: Int, n: Int, k: Int) -> [Double] {
         var y = [Double](repeating: 0, count: m * n)
@@ -45,6 +46,41 @@ import Testing
                 }
                 let worst = zip(y, expected).map { abs(Double($0) - $1) }.max() ?? 0
                 #expect(worst < 1e-4 * Double(k).squareRoot(), "\(threads) threads, \(m)×\(n)×\(k): \(worst)")
+            }
+        }
+    }
+
+    /// Every panel kernel this CPU runs, directly (the linear layers of an AVX-512 CPU use another),
+    /// on the whole matrix and on two ranges of panels computed separately (as threads split it).
+    @Test(arguments: [
+        (1, 16, 8), (1, 20, 301), (2, 33, 299), (3, 17, 33), (4, 48, 257), (5, 40, 7), (6, 64, 512), (7, 16, 16),
+        (11, 35, 600), (13, 64, 100), (250, 40, 600), (300, 20, 16), (1200, 20, 32),
+    ])
+    func everyPanelKernelMatchesReference(_ shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        var seed: UInt64 = UInt64(m * 7919 + n * 31 + k)
+        let x = random(m * k, seed: &seed), w = random(n * k, seed: &seed), b = random(n, seed: &seed)
+        let expected = reference(x, w, b, m: m, n: n, k: k)
+        let matrix = PackedMatrix(linearWeight: w, out: n, in: k)
+        let panels = matrix.panels
+        for kernel in Float32PanelKernel.allCases where kernel.isSupported {
+            for split in [[0..<panels], [0..<panels / 2, panels / 2..<panels]] {
+                var y = [Float](repeating: .nan, count: m * n)
+                x.withUnsafeBufferPointer { xp in
+                    b.withUnsafeBufferPointer { bp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            for range in split {
+                                PackedGemm.multiply(
+                                    m: m, a: xp.baseAddress!, lda: k, b: matrix, bias: bp.baseAddress!, c: yp.baseAddress!,
+                                    ldc: n, panels: range, kernel: kernel)
+                            }
+                        }
+                    }
+                }
+                // A NaN left unwritten would drop out of `max()`: counted apart.
+                #expect(!y.contains { $0.isNaN }, "\(kernel): unwritten outputs at \(m)×\(n)×\(k)")
+                let worst = zip(y, expected).map { abs(Double($0) - $1) }.max() ?? .infinity
+                #expect(worst < 1e-4 * Double(k).squareRoot(), "\(kernel), \(split.count) ranges, \(m)×\(n)×\(k): \(worst)")
             }
         }
     }

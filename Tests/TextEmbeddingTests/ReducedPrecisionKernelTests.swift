@@ -166,6 +166,9 @@ import Testing
         #expect(BFloat16Kernel.best(allowing: ["avx2"]) == (BFloat16Kernel.avx2.isSupported ? .avx2 : .portable))
         #expect(BFloat16Kernel.best(allowing: ["avx512"]) == (BFloat16Kernel.avx512bf16.isSupported ? .avx512bf16 : .portable))
         #expect(BFloat16Kernel.best(allowing: nil) == BFloat16Kernel.allCases.first { $0.isSupported })
+        #expect(Float32PanelKernel.best(allowing: ["none"]) == .portable)
+        #expect(Float32PanelKernel.best(allowing: ["avx2"]) == (Float32PanelKernel.avx2.isSupported ? .avx2 : .portable))
+        #expect(Float32PanelKernel.best(allowing: nil) == Float32PanelKernel.allCases.first { $0.isSupported })
         #expect(CPUFeatureRestriction.allowed("AVX2, avx512vnni") == ["avx2", "avx512vnni"])
     }
 

@@ -101,6 +101,23 @@ void ek_bf16_convert_rows(const float *x, long rows, long k, long ldx, uint16_t 
 void ek_bf16_gemm(int path, long m, const uint16_t *a, long lda, const uint16_t *packed, long k, long n,
                   const float *bias, float *c, long ldc, long tile_begin, long tile_end);
 
+// ---- float32 products on 16-column panels (fp32panel.c) ---------------------------------------
+
+/// The kernels of `ek_f32p_gemm`: AVX2 + FMA, or the build's own target.
+enum { EK_F32P_PORTABLE = 0, EK_F32P_AVX2 = 1 };
+/// Whether this CPU can run the panel kernel `path`.
+int ek_f32p_path_supported(int path);
+/// Panels of 16 columns.
+long ek_f32p_panels(long n);
+/// Floats of a packed `[k × n]` matrix (`[panel][k][16]`, the last panel zero-padded).
+long ek_f32p_packed_count(long k, long n);
+/// Packs B[k × n], element (i, j) at `source[i * row_stride + j * column_stride]`.
+void ek_f32p_pack(const float *source, long k, long n, long row_stride, long column_stride, float *packed);
+/// C[m × n] (rows `ldc` apart) = A (rows `lda` apart) · B + bias (may be NULL) for the panels
+/// [panel_begin, panel_end) of the packed B, on the kernel `path` (one this CPU supports).
+void ek_f32p_gemm(int path, long m, const float *a, long lda, const float *packed, long k, long n, const float *bias,
+                  float *c, long ldc, long panel_begin, long panel_end);
+
 // ---- float32 linear layers on AVX-512 (fp32gemm.c) -----------------------------------------
 
 /// Whether this CPU has AVX-512F.

@@ -64,7 +64,9 @@ enum RowKernels {
             while c < cols {
                 let n = cols - c
                 let d = load(row + c, n, fill: mean) - mean
-                squares = squares.addingProduct(d, d)
+                // Not `addingProduct`: without FMA in the target (a baseline build) that is a libm
+                // `fmaf` call per lane.
+                squares += d * d
                 c += Vec.scalarCount
             }
             let inv = 1 / (squares.sum() * invCols + eps).squareRoot()
