@@ -3,25 +3,26 @@
 // PackedGemm (linear layers on CPUs without AVX-512, and the attention products everywhere).
 //
 // Blocked as BLIS blocks it: k in chunks of KC, so that a chunk of a panel (16 KB) stays in L1
-// while every block of up to six rows multiplies it, the rows' chunk of A copied into blocks read
-// sequentially (`[k][rows]`). The rows of a single text are packed whole and each panel's chunks
-// visited in order (the weights stream contiguously); more rows are packed a chunk at a time and
-// every panel visited per chunk, the packed chunk staying in L2. The chunk visited two steps later
-// is prefetched a line per k step (without it, 10-row products ran ~15 % slower).
+// while every block of up to six rows multiplies it. The rows of a single text stay in L2 and each
+// panel's chunks are visited in order (the weights stream contiguously); more rows go MC at a time,
+// every panel visited per chunk, the rows' chunk staying in L2. The chunk visited two steps later
+// is prefetched a line per k step, its lines shared among the blocks (without a prefetch, 10-row
+// products ran ~15 % slower). A is read in
+// place: copying it into blocks (as BLIS packs it) cost more than it saved once the threads split
+// a product into pieces — each piece copied all of A, 16 % of a loaded server's time.
 //
 // One body, written with the compiler's generic vectors, compiled twice: for AVX2 + FMA (chosen at
 // run time, also in a build for the baseline CPU) and for the build's own target. The Swift SIMD
 // kernel it replaced ran as fast in a build for the host, but in a baseline build (`EPISODIC_PORTABLE=1`)
 // Swift's `addingProduct` is a libm `fmaf` call per lane: 0.5 GFLOP/s against 35–65 for this one.
 #include "CKernels.h"
-#include <stdlib.h>
 #include <string.h>
 
 #define PANEL 16
 #define KC 256
-// Rows of A per L2 block: a packed chunk of MC × KC floats is 240 KB.
+// Rows of A per L2 block: their chunk of MC × KC floats is 240 KB.
 #define MC 240
-// Floats of A packed whole (all chunks) when it has no more: 256 KB, in L2.
+// Floats of A (m × k) up to which all of it stays in L2 (256 KB): each panel visited once.
 #define WHOLE_A 65536
 // Chunks between the one multiplied and the one prefetched (1, 2 and 3 measured alike at 10 rows).
 #define PREFETCH_AHEAD 2
@@ -38,12 +39,13 @@ static inline __attribute__((always_inline)) void store8(float *p, v8 v) { memcp
 
 static inline __attribute__((always_inline)) v8 splat8(float x) { return (v8){x, x, x, x, x, x, x, x}; }
 
-/// One block of R rows times one 16-column panel over a chunk of kc steps: `a` is the block's
-/// packed chunk (`[k][R]`), `b` the panel's chunk (`[k][16]`). Starts from `init` (16 floats: the
-/// panel's bias, or zeros) when `first`, else from C. Rows of one and two keep sums for several k
-/// parities, so that at least eight chains hide the FMA latency.
+/// One block of R rows times one 16-column panel over a chunk of kc steps: `a` is the block's first
+/// row at the chunk (rows `lda` apart), `b` the panel's chunk (`[k][16]`). Starts from `init` (16
+/// floats: the panel's bias, or zeros) when `first`, else from C. Rows of one and two keep sums for
+/// several k parities, so that at least eight chains hide the FMA latency. Prefetches one line of
+/// `prefetch` per k step, `prefetch_lines` in all.
 static inline __attribute__((always_inline)) void
-block_body(const int R, long kc, const float *a, const float *b, float *c, long ldc, const float *init, int first,
+block_body(const int R, long kc, const float *a, long lda, const float *b, float *c, long ldc, const float *init, int first,
            const float *prefetch, long prefetch_lines) {
     const int P = R == 1 ? 4 : (R == 2 ? 2 : 1);
     v8 s[4][6][2];
@@ -52,13 +54,16 @@ block_body(const int R, long kc, const float *a, const float *b, float *c, long 
         s[0][r][1] = first ? load8(init + 8) : load8(c + r * ldc + 8);
         for (int p = 1; p < P; p++) s[p][r][0] = s[p][r][1] = splat8(0);
     }
+    // One pointer per row, indexed by k alone.
+    const float *row[6];
+    for (int r = 0; r < R; r++) row[r] = a + r * lda;
     long i = 0;
     for (; i + P <= kc; i += P) {
-        if (i < prefetch_lines) __builtin_prefetch(prefetch + i * PANEL, 0, 3);
         for (int p = 0; p < P; p++) {
+            if (i + p < prefetch_lines) __builtin_prefetch(prefetch + (i + p) * PANEL, 0, 3);
             const v8 w0 = load8(b + (i + p) * PANEL), w1 = load8(b + (i + p) * PANEL + 8);
             for (int r = 0; r < R; r++) {
-                const v8 x = splat8(a[(i + p) * R + r]);
+                const v8 x = splat8(row[r][i + p]);
                 s[p][r][0] += x * w0;
                 s[p][r][1] += x * w1;
             }
@@ -67,7 +72,7 @@ block_body(const int R, long kc, const float *a, const float *b, float *c, long 
     for (; i < kc; i++) {
         const v8 w0 = load8(b + i * PANEL), w1 = load8(b + i * PANEL + 8);
         for (int r = 0; r < R; r++) {
-            const v8 x = splat8(a[i * R + r]);
+            const v8 x = splat8(row[r][i]);
             s[0][r][0] += x * w0;
             s[0][r][1] += x * w1;
         }
@@ -84,24 +89,12 @@ block_body(const int R, long kc, const float *a, const float *b, float *c, long 
     for (long line = i; line < prefetch_lines; line++) __builtin_prefetch(prefetch + line * PANEL, 0, 3);
 }
 
-/// Copies rows [0, rows) of A's chunk [k0, k0 + kc) into blocks of `block_rows[j]` rows, each
-/// k-major.
-static void pack_rows(const float *a, long lda, long k0, long kc, const int *block_rows, long blocks, float *out) {
-    for (long j = 0; j < blocks; j++) {
-        const int rows = block_rows[j];
-        for (long i = 0; i < kc; i++)
-            for (int r = 0; r < rows; r++) out[i * rows + r] = a[r * lda + k0 + i];
-        a += rows * lda;
-        out += rows * kc;
-    }
-}
-
-typedef void (*block_fn)(long, const float *, const float *, float *, long, const float *, int, const float *, long);
+typedef void (*block_fn)(long, const float *, long, const float *, float *, long, const float *, int, const float *, long);
 
 #define EK_BLOCK(R, suffix, attribute)                                                                               \
-    attribute static void block##R##suffix(long kc, const float *a, const float *b, float *c, long ldc,                \
+    attribute static void block##R##suffix(long kc, const float *a, long lda, const float *b, float *c, long ldc,      \
                                            const float *init, int first, const float *prefetch, long lines) {          \
-        block_body(R, kc, a, b, c, ldc, init, first, prefetch, lines);                                                 \
+        block_body(R, kc, a, lda, b, c, ldc, init, first, prefetch, lines);                                            \
     }
 // The six row counts' kernels for one target, and a table of them by row count.
 #define EK_BLOCK_VARIANTS(suffix, attribute)                                                                         \
@@ -161,6 +154,8 @@ static long split_rows(long rows, int *block_rows) {
 /// What every block of a product shares.
 typedef struct {
     const block_fn *kernels;
+    const float *a; // the row block's first row
+    long lda;
     const float *packed;
     long k, n;
     const float *bias;
@@ -172,9 +167,9 @@ typedef struct {
     long blocks, rows;
 } product;
 
-/// Every block of rows times the chunk [k0, k0 + KC) of one panel, from `ap` (A's chunk packed by
-/// `pack_rows`); prefetches `next_lines` lines from `next` meanwhile.
-static void panel_chunk(const product *p, long panel, long k0, const float *ap, const float *next, long next_lines) {
+/// Every block of rows times the chunk [k0, k0 + KC) of one panel; prefetches `next_lines` lines
+/// from `next` meanwhile.
+static void panel_chunk(const product *p, long panel, long k0, const float *next, long next_lines) {
     const long kc = p->k - k0 < KC ? p->k - k0 : KC;
     const long first = panel * PANEL;
     const long width = p->n - first < PANEL ? p->n - first : PANEL;
@@ -185,8 +180,11 @@ static void panel_chunk(const product *p, long panel, long k0, const float *ap, 
     float *out = narrow ? p->edge : p->c + first;
     const long ld = narrow ? PANEL : p->ldc;
     for (long j = 0, r = 0; j < p->blocks; j++) {
-        p->kernels[p->block_rows[j]](kc, ap, b, out + r * ld, ld, init, k0 == 0, next, j == 0 ? next_lines : 0);
-        ap += p->block_rows[j] * kc;
+        // Each block prefetches its share of the lines, so that the memory bus stays busy throughout.
+        const long share = (next_lines + p->blocks - 1) / p->blocks, from = j * share;
+        const long count = next_lines - from < share ? next_lines - from : share;
+        p->kernels[p->block_rows[j]](kc, p->a + r * p->lda + k0, p->lda, b, out + r * ld, ld, init, k0 == 0,
+                                     next ? next + from * PANEL : NULL, count > 0 ? count : 0);
         r += p->block_rows[j];
     }
     if (narrow && k0 + KC >= p->k)
@@ -210,27 +208,19 @@ void ek_f32p_gemm(int path, long m, const float *a, long lda, const float *packe
             for (long j = first; j < end; j++) c[r * ldc + j] = bias ? bias[j] : 0;
         return;
     }
-    // A few rows (a single text) are packed whole and each panel is visited once, its chunks in
-    // order: the weights stream from memory contiguously. More rows are packed a chunk at a time,
-    // every panel visited per chunk, so that the packed chunk of up to MC rows stays in L2.
+    // The rows of a single text fit in L2: each panel is visited once, its chunks in order, so that
+    // the weights stream from memory contiguously. More rows go MC at a time, every panel visited
+    // per chunk, so that the rows' chunk stays in L2 while the panels stream past it.
     const int whole = m <= MC && m * k <= WHOLE_A;
-    long mc = m < MC ? m : MC;
-    // The packed A, then the 16-column results of the edge panel. Out of memory, six rows and one
-    // chunk at a time in a buffer on the stack: the same sums.
-    float small[6 * KC + 6 * PANEL];
-    float *heap = malloc((size_t)(mc * (whole ? k : (k < KC ? k : KC)) + mc * PANEL) * sizeof(float));
-    const int chunked = !whole || !heap;
-    if (!heap) mc = mc < 6 ? mc : 6;
-    float *packed_a = heap ? heap : small;
-    int block_rows[MC / 6 + 1];
+    const long mc = m < MC ? m : MC;
+    float edge[MC * PANEL];
+    int block_rows[MC / 4 + 2];
     for (long row = 0; row < m; row += mc) {
         const long rows = m - row < mc ? m - row : mc;
-        product p = {kernels, packed, k, n, bias, c + row * ldc, ldc, NULL, ek_f32p_panels(n) - 1, block_rows, 0, rows};
+        product p = {kernels, a + row * lda, lda, packed, k, n, bias, c + row * ldc, ldc, edge, ek_f32p_panels(n) - 1,
+                     block_rows, 0, rows};
         p.blocks = split_rows(rows, block_rows);
-        p.edge = packed_a + rows * (chunked ? (k < KC ? k : KC) : k);
-        if (!chunked) {
-            for (long k0 = 0; k0 < k; k0 += KC)
-                pack_rows(a + row * lda, lda, k0, chunk_lines(k, k0), block_rows, p.blocks, packed_a + rows * k0);
+        if (whole) {
             // The panels' chunks in the order visited; the one PREFETCH_AHEAD further is prefetched.
             const long chunks = (k + KC - 1) / KC, visits = (panel_end - panel_begin) * chunks;
             for (long visit = 0; visit < visits; visit++) {
@@ -238,21 +228,18 @@ void ek_f32p_gemm(int path, long m, const float *a, long lda, const float *packe
                 const long ahead = visit + PREFETCH_AHEAD;
                 const float *next = ahead < visits ? packed + (panel_begin + ahead / chunks) * k * PANEL + ahead % chunks * KC * PANEL : NULL;
                 const long lines = next ? chunk_lines(k, ahead % chunks * KC) : 0;
-                panel_chunk(&p, panel, k0, packed_a + rows * k0, next, lines);
+                panel_chunk(&p, panel, k0, next, lines);
             }
         } else {
-            for (long k0 = 0; k0 < k; k0 += KC) {
-                pack_rows(a + row * lda, lda, k0, chunk_lines(k, k0), block_rows, p.blocks, packed_a);
+            for (long k0 = 0; k0 < k; k0 += KC)
                 for (long panel = panel_begin; panel < panel_end; panel++) {
                     // The chunk visited next: this chunk of the next panel, or the next chunk of the first.
                     const float *next = panel + 1 < panel_end ? packed + (panel + 1) * k * PANEL + k0 * PANEL
                                         : k0 + KC < k     ? packed + panel_begin * k * PANEL + (k0 + KC) * PANEL
                                                           : NULL;
                     const long lines = next ? chunk_lines(k, panel + 1 < panel_end ? k0 : k0 + KC) : 0;
-                    panel_chunk(&p, panel, k0, packed_a, next, lines);
+                    panel_chunk(&p, panel, k0, next, lines);
                 }
-            }
         }
     }
-    free(heap);
 }
