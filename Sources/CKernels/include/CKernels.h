@@ -134,7 +134,7 @@ void ek_f32_gemm(long m, const float *a, long lda, const float *packed, long k, 
                  long tile_begin, long tile_end);
 
 /// Hints the CPU to fetch the cache line holding `p` (a no-op where unsupported). Inlined into
-/// Swift callers: the packed GEMM prefetches the next weight panel while computing the current one.
+/// Swift callers: the exact search prefetches the next candidate row while scoring the current one.
 static inline void ek_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
 /// Tells the CPU this thread is spin-waiting (`pause` on x86, `yield` on ARM): the wait costs
