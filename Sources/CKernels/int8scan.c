@@ -65,10 +65,17 @@ static int32_t dot_i8_scalar(const int8_t *row, const int8_t *query, long dim) {
     return total;
 }
 
-#if defined(__AVX2__)
-#include <immintrin.h>
+static void scan_rows_portable(const int8_t *codes, long count, long dim, const int8_t *query, struct scan_state *s) {
+    for (long i = 0; i < count; i++) consider(s, i, dot_i8_scalar(codes + i * dim, query, dim));
+}
 
-static inline int32_t hsum_epi32(__m256i acc) {
+// The AVX2 path is compiled in every x86-64 build and chosen at run time: a build for the baseline
+// CPU (`EPISODIC_PORTABLE=1`) ran the scalar loop, 5–7× slower.
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define SCAN_AVX2 __attribute__((target("avx2")))
+
+SCAN_AVX2 static inline int32_t hsum_epi32(__m256i acc) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
@@ -79,7 +86,7 @@ static inline int32_t hsum_epi32(__m256i acc) {
 // to the codes, vpmaddubsw multiplies by |query| (unsigned) and adds pairs into 16 bits
 // (|sum| ≤ 2·127² < 2^15), vpmaddwd widens to 32. Each query block is loaded once for four rows
 // (loads, not arithmetic, limited a one-row loop) and the four accumulators are independent.
-static inline void dot4_avx2(const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *r3,
+SCAN_AVX2 static inline __attribute__((always_inline)) void dot4_avx2(const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *r3,
                              const __m256i *qabs, const __m256i *qsgn, long blocks,
                              const int8_t *query, long dim, int32_t out[4]) {
     const __m256i ones = _mm256_set1_epi16(1);
@@ -102,7 +109,7 @@ static inline void dot4_avx2(const int8_t *r0, const int8_t *r1, const int8_t *r
     }
 }
 
-static void scan_rows(const int8_t *codes, long count, long dim, const int8_t *query, struct scan_state *s) {
+SCAN_AVX2 static void scan_rows_avx2(const int8_t *codes, long count, long dim, const int8_t *query, struct scan_state *s) {
     const long blocks = dim / 32;
     if (blocks > 128) { // the query's blocks live on the stack: at most 4096 dimensions
         for (long i = 0; i < count; i++) consider(s, i, dot_i8_scalar(codes + i * dim, query, dim));
@@ -129,15 +136,9 @@ static void scan_rows(const int8_t *codes, long count, long dim, const int8_t *q
     for (long i = 4 * quarter; i < count; i++) consider(s, i, dot_i8_scalar(codes + i * dim, query, dim));
 }
 
-#else
-
-static void scan_rows(const int8_t *codes, long count, long dim, const int8_t *query, struct scan_state *s) {
-    for (long i = 0; i < count; i++) consider(s, i, dot_i8_scalar(codes + i * dim, query, dim));
-}
-
 #endif
 
-long ek_scan_candidates(const int8_t *codes, long count, long dim, const int8_t *query,
+long ek_scan_candidates(int path, const int8_t *codes, long count, long dim, const int8_t *query,
                         const ek_row_bounds *rows, float query_scale, float query_norm, float query_residual, float slack,
                         long k, int32_t *candidates, float *uppers) {
     if (k < 1 || k > 4096 || k > count) return -1;
@@ -146,7 +147,13 @@ long ek_scan_candidates(const int8_t *codes, long count, long dim, const int8_t 
         .query_scale = query_scale, .query_norm = query_norm, .query_residual = query_residual, .slack = slack,
         .k = k, .filled = 0, .found = 0, .threshold = -INFINITY, .candidates = candidates, .uppers = uppers,
     };
-    scan_rows(codes, count, dim, query, &s);
+#if defined(__x86_64__)
+    if (path == EK_VEC_AVX2) scan_rows_avx2(codes, count, dim, query, &s);
+    else scan_rows_portable(codes, count, dim, query, &s);
+#else
+    (void)path;
+    scan_rows_portable(codes, count, dim, query, &s);
+#endif
     // Rows kept before the threshold reached its final value may now fall below it.
     const float threshold = s.heap[0];
     long kept = 0;

@@ -122,7 +122,7 @@ struct AgentPartition {
             queryCodes.withUnsafeBufferPointer { qc in
                 bounds.withUnsafeBufferPointer { b in
                     ek_scan_candidates(
-                        c.baseAddress!, count, d, qc.baseAddress!, b.baseAddress!, q.scale, queryNorm,
+                        VectorKernels.path, c.baseAddress!, count, d, qc.baseAddress!, b.baseAddress!, q.scale, queryNorm,
                         q.residualNorm, slack, k, candidates, uppers)
                 }
             }

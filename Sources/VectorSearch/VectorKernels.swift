@@ -2,32 +2,17 @@ import CKernels
 
 /// Float32 and int8 vector arithmetic for the search index.
 public enum VectorKernels {
-    typealias V8 = SIMD8<Float>
+    /// The kernel path of ``dot(_:_:count:)`` and the candidate scan in this process: AVX2 (+ FMA)
+    /// where the CPU has it — also in a build for the baseline CPU (`EPISODIC_PORTABLE=1`), whose
+    /// own code ran the dot as a libm `fmaf` call per lane and the scan as scalar code — else the
+    /// build's own target.
+    static let path: Int32 = ek_vec_best_path()
 
     /// The inner product of two `count`-float vectors, with a fixed summation order (four 8-lane
-    /// accumulators, then a tail): every caller — index, rescoring, tests' brute force — gets the
-    /// same float for the same inputs.
-    @inlinable
+    /// accumulators, the lanes in pairs, then a tail) on one kernel path per process: every caller —
+    /// index, rescoring, tests' brute force — gets the same float for the same inputs.
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
-        var i = 0
-        while i + 32 <= count {
-            s0 = s0.addingProduct(load(a + i), load(b + i))
-            s1 = s1.addingProduct(load(a + i + 8), load(b + i + 8))
-            s2 = s2.addingProduct(load(a + i + 16), load(b + i + 16))
-            s3 = s3.addingProduct(load(a + i + 24), load(b + i + 24))
-            i += 32
-        }
-        while i + 8 <= count {
-            s0 = s0.addingProduct(load(a + i), load(b + i))
-            i += 8
-        }
-        var total = ((s0 + s1) + (s2 + s3)).sum()
-        while i < count {
-            total += a[i] * b[i]
-            i += 1
-        }
-        return total
+        ek_dot_f32(path, a, b, count)
     }
 
     /// The inner product of two arrays of equal length.
@@ -35,9 +20,6 @@ public enum VectorKernels {
         precondition(a.count == b.count, "dot of vectors of different lengths")
         return a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in dot(pa.baseAddress!, pb.baseAddress!, count: a.count) } }
     }
-
-    @inlinable @inline(__always)
-    static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
 
     /// A vector quantized to int8 with one scale: `x ≈ scale · codes`.
     struct Quantized {

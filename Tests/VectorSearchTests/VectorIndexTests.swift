@@ -171,9 +171,35 @@ func bruteForce(_ vectors: [(id: String, vector: [Float])], query: [Float], k: I
         #expect(index.count == 0)
     }
 
+    /// Every vector path this CPU runs: the dot within float32 rounding of a double sum, for lengths
+    /// around each of its loops' steps (8 and 32) and the models' dimensions, from unaligned
+    /// addresses; the path this process uses is the fastest one.
+    @Test(arguments: [Int32(EK_VEC_PORTABLE), Int32(EK_VEC_AVX2)])
+    func dotMatchesADoubleSumOnEveryPath(path: Int32) {
+        if path == EK_VEC_PORTABLE { #expect(ek_vec_path_supported(path) != 0, "the portable path runs everywhere") }
+        guard ek_vec_path_supported(path) != 0 else { return } // no AVX2 on this CPU: nothing to run
+        var random = SeededRandom(state: 21)
+        for count in Array(0...72) + [95, 96, 97, 383, 384, 385, 768, 1024] {
+            let a = [Float(0)] + (0..<count).map { _ in random.gaussian() }
+            let b = [Float(0)] + (0..<count).map { _ in random.gaussian() }
+            let exact = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            let magnitude = zip(a, b).reduce(0.0) { $0 + abs(Double($1.0) * Double($1.1)) }
+            let got = a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in ek_dot_f32(path, pa.baseAddress! + 1, pb.baseAddress! + 1, count) }
+            }
+            #expect(abs(Double(got) - exact) <= Double(count + 1) * 1.2e-7 * magnitude, "path \(path), \(count) floats")
+        }
+        #expect(ek_vec_path_supported(VectorKernels.path) != 0)
+        #expect(VectorKernels.path == ek_vec_best_path())
+        if ek_vec_path_supported(Int32(EK_VEC_AVX2)) != 0 { #expect(VectorKernels.path == EK_VEC_AVX2) }
+    }
+
     /// The candidate scan keeps every row of the exact top-k (scores in double), keeps few rows on
-    /// spread-out data, and keeps all of them when every row scores the same.
-    @Test func candidateScanKeepsTheExactTopK() {
+    /// spread-out data, and keeps all of them when every row scores the same — on every path this
+    /// CPU runs, each keeping the same rows as the portable one (they sum the same integers).
+    @Test(arguments: [Int32(EK_VEC_PORTABLE), Int32(EK_VEC_AVX2)])
+    func candidateScanKeepsTheExactTopK(path: Int32) {
+        guard ek_vec_path_supported(path) != 0 else { return } // no AVX2 on this CPU: nothing to run
         var random = SeededRandom(state: 9)
         for (dim, rows, k) in [(1, 40, 3), (31, 301, 5), (33, 257, 10), (384, 3001, 100), (1024, 203, 7)] {
             let vectors = (0..<rows).map { _ in random.unitVector(dim) }
@@ -183,8 +209,10 @@ func bruteForce(_ vectors: [(id: String, vector: [Float])], query: [Float], k: I
             let q = VectorKernels.quantize(query, count: dim, into: &queryCodes)
             let queryNorm = VectorKernels.dot(query, query, count: dim).squareRoot()
             let slack = Float(dim + 16) * 2.5e-7 * queryNorm
-            let found = partition.candidates(queryCodes, q, queryNorm: queryNorm, slack: slack, k: k)
+            let found = partition.candidates(queryCodes, q, queryNorm: queryNorm, slack: slack, k: k, path: path)
             #expect(Set(found).count == found.count, "dim \(dim): a row kept twice")
+            let portable = partition.candidates(queryCodes, q, queryNorm: queryNorm, slack: slack, k: k, path: Int32(EK_VEC_PORTABLE))
+            #expect(Set(found) == Set(portable), "dim \(dim): path \(path) kept other rows than the portable one")
             let exact = vectors.map { v in zip(v, query).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } }
             let kth = exact.sorted(by: >)[k - 1]
             let needed = Set(exact.indices.filter { exact[$0] >= kth })
@@ -196,8 +224,8 @@ func bruteForce(_ vectors: [(id: String, vector: [Float])], query: [Float], k: I
         var queryCodes = [Int8](repeating: 0, count: 64)
         let query = random.unitVector(64)
         let q = VectorKernels.quantize(query, count: 64, into: &queryCodes)
-        #expect(QuantizedRows(same).candidates(queryCodes, q, queryNorm: 1, slack: 1e-4, k: 5).count == 50)
-        #expect(QuantizedRows(same).candidates(queryCodes, q, queryNorm: 1, slack: 1e-4, k: 51) == [-1])
+        #expect(QuantizedRows(same).candidates(queryCodes, q, queryNorm: 1, slack: 1e-4, k: 5, path: path).count == 50)
+        #expect(QuantizedRows(same).candidates(queryCodes, q, queryNorm: 1, slack: 1e-4, k: 51, path: path) == [-1])
     }
 }
 
@@ -218,11 +246,13 @@ struct QuantizedRows {
     }
 
     /// The kept rows, or `[-1]` when the kernel refuses `k`.
-    func candidates(_ query: [Int8], _ q: VectorKernels.Quantized, queryNorm: Float, slack: Float, k: Int) -> [Int] {
+    func candidates(
+        _ query: [Int8], _ q: VectorKernels.Quantized, queryNorm: Float, slack: Float, k: Int, path: Int32
+    ) -> [Int] {
         var kept = [Int32](repeating: 0, count: count)
         var uppers = [Float](repeating: 0, count: count)
         let n = ek_scan_candidates(
-            codes, count, dim, query, bounds, q.scale, queryNorm,
+            path, codes, count, dim, query, bounds, q.scale, queryNorm,
             q.residualNorm, slack, k, &kept, &uppers)
         return n < 0 ? [Int(n)] : kept[0..<n].map { Int($0) }
     }

@@ -34,6 +34,18 @@ typedef struct {
     float reserved;
 } ek_row_bounds;
 
+/// The kernels of the search index's float32 dot product and int8 candidate scan: AVX2 (+ FMA for
+/// the dot), or the build's own target. Paths of the scan give identical results (int32 sums);
+/// the dot's may differ in the last bits, but one path serves a whole process.
+enum { EK_VEC_PORTABLE = 0, EK_VEC_AVX2 = 1 };
+/// Whether this CPU can run the vector kernel `path`.
+int ek_vec_path_supported(int path);
+/// The fastest vector path this CPU supports (cpuid).
+int ek_vec_best_path(void);
+/// The inner product of two `n`-float vectors on `path` (one this CPU supports), in a fixed
+/// summation order.
+float ek_dot_f32(int path, const float *a, const float *b, long n);
+
 /// The rows of an int8 copy that may hold one of the `k` best exact scores against a query.
 ///
 /// Row i's exact score lies in approx ± error, where, with b = rows[i],
@@ -42,8 +54,8 @@ typedef struct {
 /// lower bound (approx − error) over all rows, writes to `candidates` exactly the rows whose upper
 /// bound reaches T, in no particular order, and their upper bounds to `uppers`, and returns their
 /// number; both must hold `count` entries. Codes and query lie in [−127, 127]; requires
-/// 1 ≤ k ≤ min(count, 4096) (else returns −1).
-long ek_scan_candidates(const int8_t *codes, long count, long dim, const int8_t *query,
+/// 1 ≤ k ≤ min(count, 4096) (else returns −1). Runs on `path` (one this CPU supports).
+long ek_scan_candidates(int path, const int8_t *codes, long count, long dim, const int8_t *query,
                         const ek_row_bounds *rows, float query_scale, float query_norm, float query_residual, float slack,
                         long k, int32_t *candidates, float *uppers);
 
