@@ -9,6 +9,7 @@
 // instruction), AVX2 (vpmaddwd on operands widened to 16 bits — exact; vpmaddubsw would saturate
 // at 255 · 127 · 2 > 32767), and portable C.
 #include "CKernels.h"
+#include "round_even.h"
 #include "row_dispatch.h"
 #include <immintrin.h>
 #include <math.h>
@@ -36,7 +37,7 @@ void ek_i8_pack_weights(const float *w, long n, long k, int8_t *packed, float *s
         int8_t *tile = packed + (c / TILE) * k4 * TILE * 4;
         int32_t sum = 0;
         for (long i = 0; i < k; i++) {
-            float q = __builtin_roundevenf(row[i] * inverse);
+            float q = ek_round_even(row[i] * inverse);
             q = q > 127.0f ? 127.0f : (q < -127.0f ? -127.0f : q);
             tile[(i / 4) * TILE * 4 + (c % TILE) * 4 + (i % 4)] = (int8_t)q;
             sum += (int32_t)q;
@@ -57,11 +58,11 @@ void ek_i8_quantize_rows(const float *x, long rows, long k, long ldx, uint8_t *q
         }
         const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
         const float inverse = 1.0f / scale;
-        float zero = __builtin_rintf(-lo * inverse); // nearest, ties to even (the default rounding mode)
+        float zero = ek_round_even(-lo * inverse);
         zero = zero < 0 ? 0 : (zero > 255 ? 255 : zero);
         uint8_t *out = q + r * ldq;
         for (long i = 0; i < k; i++) {
-            float v = __builtin_rintf(row[i] * inverse) + zero;
+            float v = ek_round_even(row[i] * inverse) + zero;
             v = v < 0 ? 0 : (v > 255 ? 255 : v);
             out[i] = (uint8_t)(int32_t)v;
         }

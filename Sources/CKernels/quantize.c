@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include "round_even.h"
 
 float ek_quantize_i8(const float *restrict x, long count, int8_t *restrict codes, double *residual_sq, double *code_norm_sq) {
     float max_abs = 0;
@@ -10,7 +11,7 @@ float ek_quantize_i8(const float *restrict x, long count, int8_t *restrict codes
     const float inverse = 1.0f / scale;
     double residual = 0, norm = 0;
     for (long i = 0; i < count; i++) {
-        float q = __builtin_roundevenf(x[i] * inverse);
+        float q = ek_round_even(x[i] * inverse);
         q = q > 127.0f ? 127.0f : (q < -127.0f ? -127.0f : q);
         codes[i] = (int8_t)q;
         const double approx = (double)scale * (double)q;
@@ -21,4 +22,12 @@ float ek_quantize_i8(const float *restrict x, long count, int8_t *restrict codes
     *residual_sq = residual;
     *code_norm_sq = norm;
     return scale;
+}
+
+float ek_round_even_baseline(float x) {
+#if defined(__x86_64__)
+    return ek_round_even_sse2(x);
+#else
+    return ek_round_even(x);
+#endif
 }

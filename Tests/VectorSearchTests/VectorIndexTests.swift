@@ -194,6 +194,21 @@ func bruteForce(_ vectors: [(id: String, vector: [Float])], query: [Float], k: I
         if ek_vec_path_supported(Int32(EK_VEC_AVX2)) != 0 { #expect(VectorKernels.path == EK_VEC_AVX2) }
     }
 
+    /// The quantizers' rounding in a build for the baseline CPU (a float-to-int conversion, not a
+    /// libm call) is Swift's `.toNearestOrEven`: ties, signs, the edges of the conversion's range,
+    /// floats that are integers already, and a sweep of quarters.
+    @Test func baselineRoundingIsNearestEven() {
+        var values: [Float] = [0, -0.0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999997, 126.5, 127.5, -127.5, 255.5]
+        values += [8_388_607.5, -8_388_607.5, 8_388_608, 8_388_609, 16_777_216, 3e9, -3e9, .greatestFiniteMagnitude]
+        values += [Float.leastNonzeroMagnitude, -Float.leastNonzeroMagnitude, .infinity, -.infinity]
+        values += (-1200...1200).map { Float($0) / 4 }
+        for x in values {
+            // (== takes −0 and +0 as equal: the sign of a zero code is lost in the int8 anyway.)
+            #expect(ek_round_even_baseline(x) == x.rounded(.toNearestOrEven), "\(x) → \(ek_round_even_baseline(x))")
+        }
+        #expect(ek_round_even_baseline(.nan).isNaN)
+    }
+
     /// The candidate scan keeps every row of the exact top-k (scores in double), keeps few rows on
     /// spread-out data, and keeps all of them when every row scores the same — on every path this
     /// CPU runs, each keeping the same rows as the portable one (they sum the same integers).

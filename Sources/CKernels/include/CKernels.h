@@ -24,6 +24,10 @@ void ek_erf(const float *x, float *y, long count);
 /// vector), rounding to nearest. Returns the scale; `residual_sq` receives ‖x − scale·codes‖² and
 /// `code_norm_sq` ‖scale·codes‖², both summed in double.
 float ek_quantize_i8(const float *x, long count, int8_t *codes, double *residual_sq, double *code_norm_sq);
+/// Rounds to the nearest integer, ties to even, as the quantizers do in a build for the baseline
+/// CPU (on x86-64 without SSE4.1's rounding instruction: a conversion, not a libm call). For tests:
+/// host builds compile the quantizers with the CPU's own rounding instruction.
+float ek_round_even_baseline(float x);
 
 /// What the candidate scan needs of one quantized row besides its codes: one 16-byte record per
 /// row, so that the scan reads one extra stream rather than three (which cost it 10–20 %).
