@@ -86,9 +86,9 @@ SCAN_AVX2 static inline int32_t hsum_epi32(__m256i acc) {
 // to the codes, vpmaddubsw multiplies by |query| (unsigned) and adds pairs into 16 bits
 // (|sum| ≤ 2·127² < 2^15), vpmaddwd widens to 32. Each query block is loaded once for four rows
 // (loads, not arithmetic, limited a one-row loop) and the four accumulators are independent.
-SCAN_AVX2 static inline __attribute__((always_inline)) void dot4_avx2(const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *r3,
-                             const __m256i *qabs, const __m256i *qsgn, long blocks,
-                             const int8_t *query, long dim, int32_t out[4]) {
+SCAN_AVX2 static inline __attribute__((always_inline)) void
+dot4_avx2(const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *r3, const __m256i *qabs, const __m256i *qsgn,
+          long blocks, const int8_t *query, long dim, int32_t out[4]) {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     for (long b = 0; b < blocks; b++) {
