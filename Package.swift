@@ -205,7 +205,9 @@ let package = Package(
         .testTarget(
             name: "episodicTests",
             dependencies: [
-                "episodic", "episodic-bench", "EpisodicMemory", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                // Not episodic-bench: an executable named here is linked into the test process,
+                // and with it OpenBLAS, whose worker threads the test process has no use for.
+                "episodic", "EpisodicMemory", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "MCP", package: "swift-sdk"), .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: hostSwift
