@@ -22,6 +22,11 @@ public final class EmbeddingBatcher: @unchecked Sendable {
         public var description: String { String(format: "the embedding waited %.0f ms in the queue, past its deadline", waitedMs) }
     }
 
+    /// The batcher was stopped (its store is closing) before the request was queued.
+    public struct Stopped: Error, CustomStringConvertible {
+        public var description: String { "the embedding engine has stopped: its store is closing or closed" }
+    }
+
     /// Most tokens one forward pass takes from the queue (a request larger than this runs alone).
     public let maxTokensPerPass: Int
 
@@ -71,7 +76,8 @@ public final class EmbeddingBatcher: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops the engine once the queue is empty (requests queued meanwhile are still served).
+    /// Stops the engine once the queue is empty (requests queued meanwhile are still served;
+    /// later ones fail with ``Stopped`` rather than wait for an engine that has gone).
     public func stop() {
         condition.lock()
         stopping = true
@@ -107,6 +113,11 @@ public final class EmbeddingBatcher: @unchecked Sendable {
         defer { timer?.cancel() }
         return try await withCheckedThrowingContinuation { continuation in
             condition.lock()
+            if stopping {
+                condition.unlock()
+                continuation.resume(throwing: Stopped())
+                return
+            }
             if let deadline, DispatchTime.now().uptimeNanoseconds >= deadline {
                 statistics.expired += 1
                 condition.unlock()

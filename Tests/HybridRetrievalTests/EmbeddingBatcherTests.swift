@@ -58,9 +58,18 @@ import TextEmbedding
         let batcher = EmbeddingBatcher(maxTokensPerPass: 1)
         defer { batcher.stop() }
         let long = String(repeating: "a long episode text about flights and hotels ", count: 40)
-        let busy = (0..<6).map { _ in Task { try await batcher.embed([long], as: .passage, with: model) } }
-        // Until a queue has formed behind the pass that runs.
-        while batcher.currentStatistics.queued < 3 { try await Task.sleep(nanoseconds: 200_000) }
+        // Until a queue of three has formed behind the pass that runs. On a loaded machine the
+        // requests may reach the engine one at a time, each served before the next arrives: once
+        // every request sent has had its pass, six more are sent.
+        var busy: [Task<[[Float]], any Error>] = []
+        let waitStarted = Date()
+        while batcher.currentStatistics.queued < 3 {
+            try #require(Date().timeIntervalSince(waitStarted) < 120, "no queue of three formed in 120 s: \(batcher.currentStatistics)")
+            if batcher.currentStatistics.requests == busy.count {
+                busy += (0..<6).map { _ in Task { try await batcher.embed([long], as: .passage, with: model) } }
+            }
+            try await Task.sleep(nanoseconds: 200_000)
+        }
         let deadline = DispatchTime.now().uptimeNanoseconds + 1_000_000 // 1 ms
         await #expect(throws: EmbeddingBatcher.DeadlineExceeded.self) {
             _ = try await batcher.embed(["where is my hotel?"], as: .query, with: model, deadline: deadline)
@@ -73,6 +82,16 @@ import TextEmbedding
         #expect(batcher.currentStatistics.expired == 2)
         // Without a deadline a request waits its turn.
         #expect(try await batcher.embed(["after the queue"], as: .query, with: model).count == 1)
+    }
+
+    @Test func aRequestAfterStopFailsInsteadOfWaitingForever() async throws {
+        let model = try Self.model.get()
+        let batcher = EmbeddingBatcher()
+        #expect(try await batcher.embed(["before the stop"], as: .query, with: model).count == 1)
+        batcher.stop()
+        await #expect(throws: EmbeddingBatcher.Stopped.self) {
+            _ = try await batcher.embed(["after the stop"], as: .query, with: model)
+        }
     }
 
     /// A batching service (all-MiniLM-L6-v2 fast, the tiny BERT quality model) over a new store in
