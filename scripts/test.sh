@@ -4,7 +4,8 @@
 # test target against both store backends, and stops PostgreSQL. This is what .ci/run calls.
 #
 # Everything the tests read ships in the repository (Tests/TestSupport/Fixtures) or is installed
-# by the scripts (the models, PostgreSQL). Set EPISODIC_TEST_POSTGRES_URL to use another server.
+# by the scripts (the models, PostgreSQL). Set EPISODIC_TEST_POSTGRES_URL to use another server,
+# EPISODIC_TEST_TIMEOUT_MINUTES to change the watchdog's limit (scripts/watchdog.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --dev
@@ -16,4 +17,7 @@ if [ -z "${EPISODIC_TEST_POSTGRES_URL:-}" ]; then
 fi
 
 swift build --build-tests
-swift test --skip-build "$@"
+# A hung test fails the run with the tests still running and every thread's stack (the whole
+# suite takes 2–3 minutes on 2 cores), instead of running into CI's time limit unexplained.
+log="${EPISODIC_TEST_LOG:-.build/test.log}"
+scripts/watchdog.sh "${EPISODIC_TEST_TIMEOUT_MINUTES:-20}" "$log" -- swift test --skip-build "$@"

@@ -46,6 +46,10 @@ struct CLIRunner {
         }
     }
 
+    /// How long a child may run before it is killed: ten times the slowest command of the suite
+    /// (a reembed of 300 episodes with all-mpnet-base-v2 in a debug build, ~30 s).
+    static let childTimeLimitSeconds = 600.0
+
     private static func runBlocking(
         _ arguments: [String], stdin: Data?, environment: [String: String], executable: URL
     ) throws -> Result {
@@ -58,6 +62,12 @@ struct CLIRunner {
         process.standardError = err
         process.standardInput = input
         try process.run()
+        // A child that hangs is killed, so that the test fails (on its status) instead of waiting
+        // for CI's time limit.
+        let pid = process.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + childTimeLimitSeconds) {
+            if process.isRunning && process.processIdentifier == pid { kill(pid, SIGKILL) }
+        }
         if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
         // Read both pipes concurrently so that neither fills up and blocks the child.
@@ -67,9 +77,12 @@ struct CLIRunner {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitForExit()
         group.wait()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errors.data, as: UTF8.self))
+        var stderr = String(decoding: errors.data, as: UTF8.self)
+        if process.terminationReason == .uncaughtSignal {
+            let hint = process.terminationStatus == SIGKILL ? " (a hang? children are killed after \(Int(childTimeLimitSeconds)) s)" : ""
+            stderr += "\n[CLIRunner] the child was killed by signal \(process.terminationStatus)\(hint)"
+        }
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: stderr)
     }
 }
 

@@ -118,7 +118,12 @@ import Testing
                 }
             }
         }
-        while acknowledged.values.count < 200 { try await Task.sleep(nanoseconds: 20_000_000) }
+        // Until 200 writes are acknowledged — or the writers have given up (the server failed).
+        let waitStarted = Date()
+        while acknowledged.values.count < 200 && Date().timeIntervalSince(waitStarted) < 300 {
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        #expect(acknowledged.values.count >= 200, "only \(acknowledged.values.count) writes acknowledged in 300 s")
         kill(server.process.processIdentifier, SIGKILL)
         _ = await server.process.exit(within: 30)
         for writer in writers { _ = await writer.value }
