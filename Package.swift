@@ -52,12 +52,15 @@ let package = Package(
     ],
     targets: [
         .target(name: "CKernels", cSettings: numericC),
+        // Which CPU features the kernels chosen at run time may use (EPISODIC_CPU_FEATURES), for
+        // the encoder's kernels and the search index's alike.
+        .target(name: "CPUFeatures", swiftSettings: hostSwift),
         // The agent-scoped FTS5 tokenizer and ranking, registered on each SQLite connection.
         .target(name: "CAgentFTS", cSettings: [.unsafeFlags(["-O2"])], linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "TextEmbedding",
             dependencies: [
-                "CKernels",
+                "CKernels", "CPUFeatures",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -65,7 +68,7 @@ let package = Package(
         ),
         .target(
             name: "VectorSearch",
-            dependencies: ["CKernels", .product(name: "HeapModule", package: "swift-collections")],
+            dependencies: ["CKernels", "CPUFeatures", .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: numericSwift
         ),
         .target(
@@ -168,14 +171,14 @@ let package = Package(
         .testTarget(
             name: "TextEmbeddingTests",
             dependencies: [
-                "TextEmbedding", "CKernels", "TestSupport",
+                "TextEmbedding", "CKernels", "CPUFeatures", "TestSupport",
                 // A local HTTP server stands in for the Hugging Face hub in the fetch tests.
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: hostSwift
         ),
-        .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch", "CKernels", "TextEmbedding", "TestSupport"], swiftSettings: hostSwift),
+        .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch", "CKernels", "CPUFeatures", "TextEmbedding", "TestSupport"], swiftSettings: hostSwift),
         .testTarget(
             name: "EpisodeStoreTests",
             dependencies: [

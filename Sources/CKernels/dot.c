@@ -50,8 +50,6 @@ int ek_vec_path_supported(int path) {
     }
 }
 
-int ek_vec_best_path(void) { return ek_vec_path_supported(EK_VEC_AVX2) ? EK_VEC_AVX2 : EK_VEC_PORTABLE; }
-
 float ek_dot_f32(int path, const float *a, const float *b, long n) {
 #if defined(__x86_64__)
     if (path == EK_VEC_AVX2) return dot_avx2(a, b, n);

@@ -63,6 +63,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
             let runner = PeerRunner(peersOption: peers)
             let peerProblem = noPeer ? "skipped" : runner.unavailableReason(script: "peer_search.py")
             if !json {
+                print("search kernel \(SearchKernel.selected.rawValue)")
                 print(
                     TextTable.row(
                         ["lib", "n", "dim", "agents", "k", "p50 ms", "p95 ms", "recall", "ratio p50"],

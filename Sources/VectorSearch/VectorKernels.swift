@@ -2,11 +2,9 @@ import CKernels
 
 /// Float32 and int8 vector arithmetic for the search index.
 public enum VectorKernels {
-    /// The kernel path of ``dot(_:_:count:)`` and the candidate scan in this process: AVX2 (+ FMA)
-    /// where the CPU has it — also in a build for the baseline CPU (`EPISODIC_PORTABLE=1`), whose
-    /// own code ran the dot as a libm `fmaf` call per lane and the scan as scalar code — else the
-    /// build's own target.
-    static let path: Int32 = ek_vec_best_path()
+    /// The kernel path of ``dot(_:_:count:)`` and the candidate scan in this process
+    /// (``SearchKernel/selected``).
+    static let path: Int32 = SearchKernel.selected.code
 
     /// The inner product of two `count`-float vectors, with a fixed summation order (four 8-lane
     /// accumulators, the lanes in pairs, then a tail) on one kernel path per process: every caller —

@@ -1,4 +1,5 @@
 import CKernels
+import CPUFeatures
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import CKernels
+import CPUFeatures
 import Foundation
 import Testing
 
@@ -190,8 +191,15 @@ func bruteForce(_ vectors: [(id: String, vector: [Float])], query: [Float], k: I
             #expect(abs(Double(got) - exact) <= Double(count + 1) * 1.2e-7 * magnitude, "path \(path), \(count) floats")
         }
         #expect(ek_vec_path_supported(VectorKernels.path) != 0)
-        #expect(VectorKernels.path == ek_vec_best_path())
-        if ek_vec_path_supported(Int32(EK_VEC_AVX2)) != 0 { #expect(VectorKernels.path == EK_VEC_AVX2) }
+        #expect(VectorKernels.path == SearchKernel.selected.code)
+        #expect(SearchKernel.selected == SearchKernel.best(allowing: CPUFeatureRestriction.current))
+        if SearchKernel.avx2.isSupported && CPUFeatureRestriction.current == nil { #expect(SearchKernel.selected == .avx2) }
+        // EPISODIC_CPU_FEATURES narrows the choice: `none` (or a list without avx2) leaves the
+        // portable kernel, `avx2` or no restriction the AVX2 one where the CPU has it.
+        #expect(SearchKernel.best(allowing: ["none"]) == .portable)
+        #expect(SearchKernel.best(allowing: ["avx512vnni"]) == .portable)
+        #expect(SearchKernel.best(allowing: ["avx2"]) == (SearchKernel.avx2.isSupported ? .avx2 : .portable))
+        #expect(SearchKernel.best(allowing: nil) == (SearchKernel.avx2.isSupported ? .avx2 : .portable))
     }
 
     /// The quantizers' rounding in a build for the baseline CPU (a float-to-int conversion, not a

@@ -1,6 +1,7 @@
 import EpisodicMemory
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 import VectorSearch
 
@@ -73,6 +74,41 @@ import VectorSearch
         let wrong = try await run(["search", "--agent", "a", "--vector-file", vectorFile.path])
         #expect(wrong.status == 65)
         #expect(wrong.stderr.contains("column vector_fastembed holds 4-dimensional vectors, got 3 values"))
+    }
+
+    /// `EPISODIC_CPU_FEATURES` reaches the search kernels too: the portable and AVX2 paths rank an
+    /// agent of 3,000 vectors alike (their float sums may differ in the last bits).
+    @Test func narrowingTheCPUFeaturesSearchesAlike() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(
+            try await run(["init", "--fast-model", "tiny", "--fast-dim", "64", "--quality-model", "tinyq", "--quality-dim", "4"]).status
+                == 0)
+        var random = SeededRandom(state: 17)
+        let lines = (0..<3000).map { i in
+            let vector = random.unitVector(64).map { "\($0)" }.joined(separator: ",")
+            return #"{"id": "e\#(i)", "agent_id": "a", "content": "episode \#(i)", "vectors": {"vector_fastembed": [\#(vector)]}}"#
+        }
+        let file = directory.appendingPathComponent("in.jsonl")
+        try Data(lines.joined(separator: "\n").utf8).write(to: file)
+        #expect(try await run(["import", file.path]).status == 0)
+        let vectorFile = directory.appendingPathComponent("q.json")
+        try Data("[\(random.unitVector(64).map { "\($0)" }.joined(separator: ","))]".utf8).write(to: vectorFile)
+
+        func search(_ features: String?) async throws -> [(id: String, score: Double)] {
+            let arguments = ["--db", db, "search", "--agent", "a", "--vector-file", vectorFile.path, "--top-k", "50", "--json"]
+            let result = try await CLIRunner.run(arguments, environment: features.map { ["EPISODIC_CPU_FEATURES": $0] } ?? [:])
+            #expect(result.status == 0, "\(result.stderr)")
+            let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            let results = object?["results"] as? [[String: Any]] ?? []
+            return results.map { ($0["episode_id"] as? String ?? "", $0["score"] as? Double ?? .nan) }
+        }
+        let fastest = try await search(nil)
+        #expect(fastest.count == 50)
+        for features in ["none", "avx2"] {
+            let narrowed = try await search(features)
+            #expect(narrowed.map(\.id) == fastest.map(\.id), "EPISODIC_CPU_FEATURES=\(features)")
+            for (a, b) in zip(narrowed, fastest) { #expect(abs(a.score - b.score) <= 1e-5, "\(a.id): \(a.score) vs \(b.score)") }
+        }
     }
 
     @Test func importReportsBadLinesByNumberAndStoresTheRest() async throws {

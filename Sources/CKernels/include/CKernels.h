@@ -44,8 +44,6 @@ typedef struct {
 enum { EK_VEC_PORTABLE = 0, EK_VEC_AVX2 = 1 };
 /// Whether this CPU can run the vector kernel `path`.
 int ek_vec_path_supported(int path);
-/// The fastest vector path this CPU supports (cpuid).
-int ek_vec_best_path(void);
 /// The inner product of two `n`-float vectors on `path` (one this CPU supports), in a fixed
 /// summation order.
 float ek_dot_f32(int path, const float *a, const float *b, long n);

@@ -1,4 +1,5 @@
 import CKernels
+import CPUFeatures
 
 /// The CPU kernel bf16 linear layers run on, chosen once per process from cpuid (and
 /// `EPISODIC_CPU_FEATURES`). Every kernel multiplies the same bf16 values and sums in float32, so

@@ -1,4 +1,5 @@
 import CKernels
+import CPUFeatures
 
 /// The CPU kernel of float32 products on 16-column panels (``PackedGemm``: linear layers on CPUs
 /// without AVX-512, attention products everywhere), chosen once per process from cpuid (and

@@ -1,4 +1,5 @@
 import CKernels
+import CPUFeatures
 
 /// The CPU kernel int8 linear layers run on, chosen once per process from cpuid (and
 /// `EPISODIC_CPU_FEATURES`). Every kernel computes the same exact int32 sums, so the choice

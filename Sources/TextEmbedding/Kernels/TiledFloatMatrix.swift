@@ -1,4 +1,5 @@
 import CKernels
+import CPUFeatures
 
 /// A linear layer's float32 weight `[out × in]` packed in tiles of 64 columns for the AVX-512
 /// kernel `ek_f32_gemm` (six rows × 64 columns per step: a quarter of the loads per multiply-add of
