@@ -60,16 +60,19 @@ diagnose() {
   unfinished_tests >&2
   local pid
   for pid in $(descendants "$command_pid"); do
-    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = tee ] && continue
     say "process $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-300)"
     stacks "$pid" >&2
   done
 }
 
 : >"$log"
-fired="$log.timed-out"
-rm -f "$fired"
-stdbuf -oL -eL "$@" > >(tee -a "$log") 2>&1 &
+work=$(mktemp -d)
+fired="$work/timed-out"
+# Output through a FIFO to tee, so that this script can wait for tee's last line before it exits.
+mkfifo "$work/output"
+tee -a "$log" <"$work/output" &
+tee_pid=$!
+stdbuf -oL -eL "$@" >"$work/output" 2>&1 &
 command_pid=$!
 
 (
@@ -89,9 +92,22 @@ wait "$command_pid"
 status=$?
 if [ -e "$fired" ]; then
   wait "$watchdog_pid" 2>/dev/null
-  rm -f "$fired"
-  exit 124
+  status=124
+else
+  pkill -P "$watchdog_pid" sleep 2>/dev/null
+  wait "$watchdog_pid" 2>/dev/null
 fi
-pkill -P "$watchdog_pid" sleep 2>/dev/null
-wait "$watchdog_pid" 2>/dev/null
+# tee ends when every writer has closed the FIFO; a child the tests left running with it open
+# would keep it waiting, so it gets 30 s.
+for _ in $(seq 30); do kill -0 "$tee_pid" 2>/dev/null || break; sleep 1; done
+if kill -0 "$tee_pid" 2>/dev/null; then
+  say "a process the tests started still holds their output open 30 s after they ended:"
+  for fd in /proc/[0-9]*/fd/*; do
+    [ "$(readlink "$fd" 2>/dev/null)" = "$work/output" ] && pid=${fd#/proc/} && echo "${pid%%/*}"
+  done | sort -u | while read -r pid; do
+    [ "$pid" = "$tee_pid" ] || say "  process $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-300)"
+  done
+  kill "$tee_pid" 2>/dev/null
+fi
+rm -rf "$work"
 exit "$status"
