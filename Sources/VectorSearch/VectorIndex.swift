@@ -89,6 +89,14 @@ public final class VectorIndex: @unchecked Sendable {
         lock.write { partitions = [:] }
     }
 
+    /// Takes the contents of `other` (an index of the same column, built aside) in one step:
+    /// a search sees the old contents or the new, never a partly loaded index.
+    public func replaceContents(with other: VectorIndex) {
+        precondition(other.column == column, "replacing an index's contents with another column's")
+        let fresh = other.lock.read { other.partitions }
+        lock.write { partitions = fresh }
+    }
+
     /// The `topK` vectors of `agentID` with the largest inner product with `query`, best first,
     /// ties by episode id ascending: exactly `min(topK, count(agentID))` results, identical to an
     /// exhaustive float32 scan with ``VectorKernels/dot``.

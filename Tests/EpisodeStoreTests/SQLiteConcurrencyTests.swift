@@ -92,7 +92,37 @@ import VectorSearch
         #expect(
             try await behind.similaritySearch(vector: query, column: "vector_fastembed", topK: 50, agentID: "x").map(\.episodeID)
                 == bruteForce(all, query: query, k: 50))
+        #expect(behind.follower.reloads == 1)
         await behind.close()
+    }
+
+    /// A store's own write that a search's catch-up has already read from the log (a search
+    /// running between the write's commit and its index update) is not applied again. It once
+    /// reloaded every index instead, emptying them under the searches running meanwhile: under
+    /// load, `readersAndWritersOnTwoStoresOfOneFile` saw a search return nothing.
+    @Test func anOwnWriteAlreadyReadFromTheLogIsLeftAlone() async throws {
+        let tmp = try TemporaryStore()
+        defer { tmp.cleanup() }
+        let store = try tmp.open(columns: [Self.column])
+        let other = try tmp.open(columns: [])
+        var random = SeededRandom(state: 12)
+        let seed = random.unitVector(16), new = random.unitVector(16)
+        try await store.add(Episode(id: "seed", agentID: "a", content: "c"), vectors: ["vector_fastembed": seed])
+        try await store.prepareForSearch()
+        // A write committed to the file (by the other store here: the log is the same)…
+        let before = try store.read { try SQLiteIndexFollower.lastChange($0) }
+        try await other.add(Episode(id: "new", agentID: "a", content: "c"), vectors: ["vector_fastembed": new])
+        let after = try store.read { try SQLiteIndexFollower.lastChange($0) }
+        #expect(after > before)
+        // …read from the log by a search's catch-up, then offered as this store's own effects.
+        try store.follower.catchUp()
+        let effect = IndexEffect(column: "vector_fastembed", agentID: "a", episodeID: "new", vector: new)
+        try store.follower.applyOwnWrite([effect], after: before, through: after)
+        #expect(store.follower.reloads == 0)
+        let hits = try await store.similaritySearch(vector: new, column: "vector_fastembed", topK: 2, agentID: "a")
+        #expect(hits.map(\.episodeID) == bruteForce([("seed", seed), ("new", new)], query: new, k: 2))
+        await store.close()
+        await other.close()
     }
 
     @Test func ownWritesReachTheIndexWithoutReadingThemBack() async throws {

@@ -53,6 +53,22 @@ func bruteForce(_ vectors: [(id: String, vector: [Float])], query: [Float], k: I
         }
     }
 
+    @Test func replacingTheContentsTakesTheOtherIndexWhole() throws {
+        var random = SeededRandom(state: 31)
+        let index = VectorIndex(column: column), built = VectorIndex(column: column)
+        try index.upsert((0..<50).map { ("old\($0)", "agent", random.unitVector(64)) })
+        try index.upsert(episodeID: "gone", agentID: "other", vector: random.unitVector(64))
+        let vectors = (0..<300).map { (id: "new\($0)", vector: random.unitVector(64)) }
+        try built.upsert(vectors.map { ($0.id, "agent", $0.vector) })
+        index.replaceContents(with: built)
+        #expect(index.agentCounts() == ["agent": 300])
+        let query = random.unitVector(64)
+        #expect(try index.search(query, agentID: "agent", topK: 20).map(\.episodeID) == bruteForce(vectors, query: query, k: 20).map(\.0))
+        // The two stay independent afterwards.
+        try built.upsert(episodeID: "later", agentID: "agent", vector: random.unitVector(64))
+        #expect(index.count(agentID: "agent") == 300 && built.count(agentID: "agent") == 301)
+    }
+
     @Test func clusteredVectorsWithNearTiesStillMatch() throws {
         // Near-duplicates make many scores differ by less than the int8 error: the bounds must
         // send all of them to float32 rescoring.

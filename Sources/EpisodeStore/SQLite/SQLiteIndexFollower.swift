@@ -36,7 +36,12 @@ final class SQLiteIndexFollower: Sendable {
         var loaded = false
         var lastSeq: Int64 = 0
         var dataVersion: Int64 = -1
+        /// Reloads since the first load (the log was pruned past this process's position).
+        var reloads = 0
     }
+
+    /// Reloads since the first load.
+    var reloads: Int { state.withLock { $0.reloads } }
 
     init(columns: [VectorColumn], reader: any DatabaseReader, path: String, retention: Int) {
         var indexes: [String: VectorIndex] = [:]
@@ -110,15 +115,21 @@ final class SQLiteIndexFollower: Sendable {
     }
 
     /// Applies a committed write of this process: first the other processes' changes logged
-    /// before it (read from the log), then its own effects from the vectors in hand.
+    /// before it (read from the log), then its own effects from the vectors in hand — unless a
+    /// search's catch-up, running between the commit and this call, has read them from the log
+    /// already.
     func applyOwnWrite(_ effects: [IndexEffect], after before: Int64, through after: Int64) throws {
         try state.withLock { state in
             guard state.loaded else { return } // the first search's load will read it
             do {
                 if state.lastSeq < before { try applyLogged(through: before, state: &state) }
+                // Read from the log already (by a concurrent search, or a reload after pruning).
+                // This once reloaded every index instead — emptying them under concurrent
+                // searches, which then found nothing.
+                if state.lastSeq >= after { return }
                 if state.lastSeq != before {
-                    // The log moved on differently than expected (pruned meanwhile): reload.
-                    state.lastSeq = try loadAll()
+                    // Part of the way: the rest is in the log.
+                    try applyLogged(through: nil, state: &state)
                     return
                 }
             } catch let error as DatabaseError {
@@ -150,7 +161,7 @@ final class SQLiteIndexFollower: Sendable {
         }
         if prunedThrough > state.lastSeq {
             logger.debug("change log pruned past this process's position; reloading indexes")
-            state.lastSeq = try loadAll()
+            try reload(&state)
             return
         }
         guard let last = changes.last?.0 else {
@@ -159,14 +170,22 @@ final class SQLiteIndexFollower: Sendable {
         }
         var touched: [String: Set<[String]>] = [:]
         for (_, agent, episode, column) in changes {
-            guard let agent else { state.lastSeq = try loadAll(); return } // an entry from before v4
+            guard let agent else { try reload(&state); return } // an entry from before v4
             touched[column, default: []].insert([agent, episode])
         }
         try apply(touched)
         state.lastSeq = max(last, limit ?? last)
     }
 
-    /// Loads all vectors in one snapshot; returns the change-log position of that snapshot.
+    private func reload(_ state: inout State) throws {
+        state.lastSeq = try loadAll()
+        state.reloads += 1
+    }
+
+    /// Loads all vectors in one snapshot; returns the change-log position of that snapshot. The
+    /// vectors go into indexes built aside, which then replace the live ones' contents in one
+    /// step each: searches running meanwhile (a reload after the log was pruned) see the old
+    /// contents until then, never an emptied or partly filled index.
     private func loadAll() throws -> Int64 {
         try reader.read { db in
             let seq = try Self.lastChange(db)
@@ -174,16 +193,14 @@ final class SQLiteIndexFollower: Sendable {
             for row in try Row.fetchAll(db, sql: "SELECT agent_id, count(*) FROM episodes GROUP BY agent_id") {
                 if let agent = SQLiteRows.text(row[0]) { perAgent[agent] = row[1] }
             }
-            for index in indexes.values {
-                index.removeAll()
-                // Episodes per agent bound vectors per agent: room for all of them at once.
-                index.reserve(vectorsPerAgent: perAgent)
-            }
+            let fresh = indexes.mapValues { VectorIndex(column: $0.column) }
+            // Episodes per agent bound vectors per agent: room for all of them at once.
+            for index in fresh.values { index.reserve(vectorsPerAgent: perAgent) }
             var batches: [String: [(episodeID: String, agentID: String, vector: [Float])]] = [:]
             let vectors = try Row.fetchCursor(db, sql: "SELECT agent_id, episode_id, column_name, vector FROM episode_vectors")
             while let row = try vectors.next() {
                 let columnName: String = row[2]
-                guard let index = indexes[columnName] else { continue }
+                guard let index = fresh[columnName] else { continue }
                 let vector = try row.withUnsafeData(atIndex: 3) { data in data.map(SQLiteRows.decode) ?? [] }
                 guard vector.count == index.column.dimension else { continue }
                 batches[columnName, default: []].append((row[1], row[0], vector))
@@ -192,7 +209,8 @@ final class SQLiteIndexFollower: Sendable {
                     batches[columnName]!.removeAll(keepingCapacity: true)
                 }
             }
-            for (columnName, batch) in batches { try indexes[columnName]!.upsert(batch) }
+            for (columnName, batch) in batches { try fresh[columnName]!.upsert(batch) }
+            for (columnName, index) in indexes { index.replaceContents(with: fresh[columnName]!) }
             return seq
         }
     }
