@@ -34,7 +34,8 @@ public struct APIError: Error, Sendable, Equatable {
     }
 
     /// Maps the library's typed errors onto statuses: 400 bad input, 404 unknown episode or agent,
-    /// 413 too large, 422 dimension errors, 503 a required model that cannot be loaded.
+    /// 413 too large, 422 dimension errors, 503 a required model that cannot be loaded or a server
+    /// shutting down.
     static func from(_ error: Error) -> APIError {
         switch error {
         case let api as APIError:
@@ -66,6 +67,9 @@ public struct APIError: Error, Sendable, Equatable {
             }
         case let vector as VectorError:
             return APIError(.unprocessableContent, "invalid_vector", vector.description)
+        case let stopped as EmbeddingBatcher.Stopped:
+            // The server is shutting down: the client may retry elsewhere or later.
+            return APIError(.serviceUnavailable, "shutting_down", stopped.description)
         case let embedding as EmbeddingError:
             if case .textTooLong = embedding { return APIError(.contentTooLarge, "text_too_large", embedding.description) }
             return APIError(.serviceUnavailable, "model_unavailable", embedding.description)

@@ -24,6 +24,7 @@ public final class EmbeddingBatcher: @unchecked Sendable {
 
     /// The batcher was stopped (its store is closing) before the request was queued.
     public struct Stopped: Error, CustomStringConvertible {
+        public init() {}
         public var description: String { "the embedding engine has stopped: its store is closing or closed" }
     }
 

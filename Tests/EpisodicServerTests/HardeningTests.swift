@@ -52,6 +52,14 @@ import Testing
     }
 
     /// Item 3: NUL is refused with a message that says so, in content and summary.
+    /// A request that reaches the embedding engine after it stopped (a store closing under it)
+    /// is a 503 the client can retry, not a 500.
+    @Test func aStoppedEmbeddingEngineIs503() {
+        let error = APIError.from(EmbeddingBatcher.Stopped())
+        #expect(error.status == .serviceUnavailable && error.code == "shutting_down")
+        #expect(error.message.contains("stopped"))
+    }
+
     @Test func nulCharactersAreRefusedNotTruncated() async throws {
         try await ServerFixture.with { f in
             try await f.live { client in
