@@ -53,7 +53,9 @@ import Testing
         var y = [Float](repeating: .nan, count: p.m * p.n)
         p.x.withUnsafeBufferPointer { x in
             p.bias.withUnsafeBufferPointer { b in
-                y.withUnsafeMutableBufferPointer { out in multiply(x.baseAddress!, b.baseAddress!, out.baseAddress!, WorkerPool(extraThreads: 1)) }
+                y.withUnsafeMutableBufferPointer { out in
+                    multiply(x.baseAddress!, b.baseAddress!, out.baseAddress!, WorkerPool(extraThreads: 1))
+                }
             }
         }
         return y
@@ -78,6 +80,36 @@ import Testing
             let y = int8Product(p, kernel: kernel)
             let differing = zip(y, portable).filter { $0.bitPattern != $1.bitPattern }.count
             #expect(differing == 0, "\(kernel) differs from the portable kernel in \(differing) of \(y.count) elements at \(s)")
+        }
+    }
+
+    /// The per-row activation codes follow their documented rule exactly — the range is the row's
+    /// with 0 in it, NaN skipped — whatever the row's length (the C scan keeps eight lanes).
+    @Test(arguments: [1, 7, 8, 9, 384, 1001])
+    func activationsQuantizeByTheirRule(_ k: Int) {
+        let rows = 3
+        var x = Problem(m: rows, k: k, n: 1, seed: UInt64(k)).x
+        x[k / 2] = .nan // row 0: skipped by the range, code clamped like any value
+        x[k + k - 1] = -40 // row 1: its minimum in the tail, past the last full lane of eight
+        for i in (2 * k)..<(3 * k) { x[i] = abs(x[i]) } // row 2: positive only, so the range starts at 0
+        let ld = Int(ek_i8_padded_k(k))
+        var codes = [UInt8](repeating: 7, count: rows * ld), scales = [Float](repeating: 0, count: rows)
+        var zeros = [Int32](repeating: -1, count: rows)
+        ek_i8_quantize_rows(x, rows, k, k, &codes, ld, &scales, &zeros)
+        for r in 0..<rows {
+            let row = x[(r * k)..<((r + 1) * k)]
+            var low: Float = 0, high: Float = 0
+            for v in row where !v.isNaN { low = Swift.min(low, v); high = Swift.max(high, v) }
+            let scale = high > low ? (high - low) / 255 : 1
+            let inverse = 1 / scale
+            let zero = Swift.min(255, Swift.max(0, (-low * inverse).rounded(.toNearestOrEven)))
+            #expect(scales[r] == scale && zeros[r] == Int32(zero), "row \(r) of k = \(k)")
+            for (i, v) in row.enumerated() {
+                let q = (v * inverse).rounded(.toNearestOrEven) + zero
+                let expected = v.isNaN ? nil : UInt8(Swift.min(255, Swift.max(0, q)))
+                if let expected { #expect(codes[r * ld + i] == expected, "row \(r), element \(i) of k = \(k)") }
+            }
+            for i in k..<ld { #expect(codes[r * ld + i] == UInt8(zero), "row \(r): padding is the zero point") }
         }
     }
 
