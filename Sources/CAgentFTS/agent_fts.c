@@ -245,16 +245,15 @@ static int append_token(void *pointer, int flags, const char *token, int length,
     return sqlite3_str_errcode(terms);
 }
 
-// The terms a query phrase of `text` looks up (without the agent's prefix), separated by \x1f:
-// what FTS5 hands the index for `"ag<n>\x1f<text>"`, for the in-memory index's lookups.
-static void lexical_terms(sqlite3_context *result, int count, sqlite3_value **values) {
-    (void)count;
+// The terms of `text` (without the agent's prefix) as the tokenizer gives them for `flags`,
+// separated by \x1f.
+static void joined_terms(sqlite3_context *result, sqlite3_value **values, int flags) {
     Counter *counter = sqlite3_user_data(result);
     const char *text = (const char *)sqlite3_value_text(values[0]);
     int length = sqlite3_value_bytes(values[0]);
     sqlite3_str *terms = sqlite3_str_new(sqlite3_context_db_handle(result));
-    int rc = counter->methods.xTokenize(counter->tokenizer, terms, FTS5_TOKENIZE_QUERY, text ? text : "",
-                                        text ? length : 0, append_token);
+    int rc = counter->methods.xTokenize(counter->tokenizer, terms, flags, text ? text : "", text ? length : 0,
+                                        append_token);
     int size = sqlite3_str_length(terms);
     char *joined = sqlite3_str_finish(terms);
     if (rc == SQLITE_OK && size > 0 && !joined) rc = SQLITE_NOMEM;
@@ -264,6 +263,20 @@ static void lexical_terms(sqlite3_context *result, int count, sqlite3_value **va
         return;
     }
     sqlite3_result_text(result, joined ? joined : "", size, joined ? sqlite3_free : SQLITE_STATIC);
+}
+
+// The terms a query phrase of `text` looks up: what FTS5 hands the index for
+// `"ag<n>\x1f<text>"`, for the in-memory index's lookups.
+static void lexical_terms(sqlite3_context *result, int count, sqlite3_value **values) {
+    (void)count;
+    joined_terms(result, values, FTS5_TOKENIZE_QUERY);
+}
+
+// Every term occurrence FTS5 indexes for a document `text` (a term twice in the text is there
+// twice), for adding an episode to the in-memory index.
+static void lexical_document_terms(sqlite3_context *result, int count, sqlite3_value **values) {
+    (void)count;
+    joined_terms(result, values, FTS5_TOKENIZE_DOCUMENT);
 }
 
 static void counter_delete(void *pointer) {
@@ -430,7 +443,10 @@ int episodic_agent_fts_register(sqlite3 *db) {
                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, counter, lexical_length, 0,
                                     0, counter_delete);
     if (rc != SQLITE_OK) return rc;
-    return sqlite3_create_function_v2(db, "episodic_lexical_terms", 1,
-                                      SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, counter, lexical_terms,
-                                      0, 0, 0);
+    rc = sqlite3_create_function_v2(db, "episodic_lexical_terms", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                                    counter, lexical_terms, 0, 0, 0);
+    if (rc != SQLITE_OK) return rc;
+    return sqlite3_create_function_v2(db, "episodic_lexical_document_terms", 1,
+                                      SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, counter,
+                                      lexical_document_terms, 0, 0, 0);
 }

@@ -202,14 +202,86 @@ import Testing
         }
     }
 
+    /// This process's own inserts extend the postings it holds instead of leaving them stale: the
+    /// next searches are answered from memory, ranking as FTS5 does to the bit, with no reload.
+    @Test func ownInsertsExtendTheHeldPostingsToTheBit() async throws {
+        try await Self.withStore(episodes: 200) { store, _ in
+            try await Self.search(store, times: 2)
+            try await Self.waitForLoads(store, 1)
+            // New terms, known ones, repeats, summaries (e220, e231, …), a text with no terms.
+            var added = Array(Self.texts(260).suffix(60))
+            added[0].content = "zebra zebra crossing, a Zebra"
+            added[1].content = "¿?! …"
+            added[2].summary = "okapi piano"
+            // A batch across two agents, one batch of many, then one at a time.
+            let elsewhere = Episode(id: "s1", agentID: "second", content: "zebra piano")
+            _ = try await store.add([NewEpisode(added[0]), NewEpisode(elsewhere)])
+            _ = try await store.add(added[1..<50].map { NewEpisode($0) })
+            for episode in added[50...] { _ = try await store.add([NewEpisode(episode)]) }
+            #expect(store.lexicalMemory.appended == added.count)
+            let served = store.lexicalMemory.served
+            let queries = Self.queries + ["zebra", "crossing zebra", "okapi"]
+            for query in queries { try expectSameRanking(store, query) }
+            // Two searches of each query with words (none: no search), each found the postings current.
+            let searched = queries.filter { !LexicalQuery.terms(in: $0).isEmpty }.count
+            #expect(store.lexicalMemory.served == served + 2 * searched, "a search found the postings stale")
+            #expect(try await store.lexicalSearch(query: "zebra", topK: 10, agentID: "target", filter: nil).map(\.episodeID) == ["e200"])
+            #expect(store.lexicalMemory.loadsCompleted == 1, "the postings were reloaded, not extended")
+            // Then every kind of edit: each leaves the postings stale, and searches stay exact.
+            try await edit(store)
+            for query in Self.queries { try expectSameRanking(store, query) }
+        }
+    }
+
+    /// An agent that writes and searches in turn through this store gets its postings loaded and
+    /// keeps them: its own inserts neither break the quiet streak nor make the postings stale.
+    @Test func writingAndSearchingInTurnKeepsThePostings() async throws {
+        try await Self.withStore(episodes: 200) { store, _ in
+            var fresh = Self.texts(240).suffix(40).makeIterator()
+            func turn() async throws {
+                _ = try await store.add([NewEpisode(try #require(fresh.next()))])
+                try await Self.search(store, times: 1)
+            }
+            try await Self.search(store, times: 1)
+            try await turn() // the second search in a row with only this store's insert between: a load
+            try await Self.waitForLoads(store, 1)
+            let served = store.lexicalMemory.served
+            for _ in 0..<10 { try await turn() }
+            #expect(store.lexicalMemory.served == served + 10, "a search after this store's insert went to FTS5")
+            #expect(store.lexicalMemory.loadsCompleted == 1)
+            for query in Self.queries { try expectSameRanking(store, query) }
+        }
+    }
+
+    /// An insert extends only the postings of the version it followed: after another writer's
+    /// change, or this process's own update, the postings are stale and stay so.
+    @Test func anInsertAfterAnotherChangeDoesNotExtend() async throws {
+        try await Self.withStore(episodes: 100) { store, tmp in
+            try await Self.search(store, times: 2)
+            try await Self.waitForLoads(store, 1)
+            let other = try tmp.open(columns: [])
+            _ = try await other.add([NewEpisode(Episode(id: "o1", agentID: "target", content: "zebra from elsewhere"))])
+            _ = try await store.add([NewEpisode(Episode(id: "m1", agentID: "target", content: "zebra here"))])
+            #expect(store.lexicalMemory.appended == 0)
+            #expect(
+                try await store.lexicalSearch(query: "zebra", topK: 10, agentID: "target", filter: nil).map(\.episodeID).sorted()
+                    == ["m1", "o1"])
+            for query in Self.queries + ["zebra"] { try expectSameRanking(store, query) }
+            await other.close()
+        }
+    }
+
     /// A load whose postings go stale before they are used waits for a longer quiet streak next
     /// time: an agent written between searches soon costs no loads.
     @Test func wastedLoadsMakeTheNextOneWaitLonger() async throws {
-        try await Self.withStore(episodes: 50) { store, _ in
+        try await Self.withStore(episodes: 50) { store, tmp in
+            // The writes come from another connection: this process's own inserts would extend
+            // the postings instead.
+            let other = try tmp.open(columns: [])
             try await Self.search(store, times: 2)
             try await Self.waitForLoads(store, 1)
             // A write, then searches: the first finds the loaded postings stale (unused: wasted).
-            _ = try await store.add([NewEpisode(Episode(id: "w1", agentID: "target", content: "piano"))])
+            _ = try await other.add([NewEpisode(Episode(id: "w1", agentID: "target", content: "piano"))])
             try await Self.search(store, times: 3)
             try await Task.sleep(for: .milliseconds(200))
             #expect(store.lexicalMemory.loadsCompleted == 1, "three searches started a load after a wasted one")
@@ -217,9 +289,10 @@ import Testing
             try await Self.waitForLoads(store, 2)
             // Used often enough, a load pays off and the next needs two quiet searches again.
             try await Self.search(store, times: LexicalMemoryIndex.paysOff)
-            _ = try await store.add([NewEpisode(Episode(id: "w2", agentID: "target", content: "piano"))])
+            _ = try await other.add([NewEpisode(Episode(id: "w2", agentID: "target", content: "piano"))])
             try await Self.search(store, times: 2)
             try await Self.waitForLoads(store, 3)
+            await other.close()
         }
     }
 

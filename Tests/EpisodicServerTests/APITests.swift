@@ -285,6 +285,14 @@ import Testing
                 #expect((try await metric("episodic_lexical_memory_bytes") ?? 0) > 0)
                 try await retrieve()
                 #expect(try await metric("episodic_lexical_memory_searches_total") == 1)
+                // The server's own write extends the agent's postings: the next search still uses them.
+                let added = try await client.execute(
+                    uri: "/agents/m/episodes", method: .post, headers: jsonHeaders, body: jsonBody(["content": "Another flight, to Oslo"]))
+                #expect(added.status == .created)
+                try await retrieve()
+                #expect(try await metric("episodic_lexical_memory_additions_total") == 1)
+                #expect(try await metric("episodic_lexical_memory_searches_total") == 2)
+                #expect(try await metric("episodic_lexical_memory_loads_total") == 1)
             }
         }
     }

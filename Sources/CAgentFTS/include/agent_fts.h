@@ -19,6 +19,8 @@ typedef struct sqlite3 sqlite3;
 ///   (what the triggers add to the agent's token total);
 /// - the SQL function `episodic_lexical_terms(text)`: the terms FTS5 looks up for a query phrase
 ///   of `text` (without the agent's prefix), separated by `\x1f`.
+/// - the SQL function `episodic_lexical_document_terms(text)`: every term occurrence FTS5 indexes
+///   for a document `text` (without the agent's prefix), separated by `\x1f`.
 ///
 /// Returns an SQLite result code.
 int episodic_agent_fts_register(sqlite3 *db);

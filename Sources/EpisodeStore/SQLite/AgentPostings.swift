@@ -11,19 +11,34 @@ import GRDB
 /// Why: FTS5 spends ~1 µs per matching row on the ranking (position lists, a size lookup, the
 /// sorter): a short query in 10,000 synthetic episodes took 3.4–4.6 ms p50, here 0.13–0.17 ms
 /// (`episodic-bench lexical`).
+///
+/// This process's own inserts extend the postings in place of a reload
+/// (``appending(_:version:)``): the loaded postings stay as read, and the new episodes' postings
+/// sit beside them, searched with them in one pass.
 final class AgentPostings: Sendable {
-    /// The agent and its `lexical_version` the postings were read at.
+    /// An episode added after the load: its id, its token count and each term's count in it.
+    struct Addition: Sendable, Equatable {
+        var episodeID: String
+        var length: Int32
+        var terms: [String: Int32]
+    }
+
+    /// The agent and its `lexical_version` the postings were read at (or extended to).
     let agentID: String
     let version: Int64
-    /// Episode ids by document number.
+    /// Episode ids by document number, as loaded; added episodes follow (``addedIDs``).
     let ids: [String]
-    /// Token counts by document number (what FTS5's `xColumnSize` returns).
+    /// Token counts by document number (what FTS5's `xColumnSize` returns), added episodes'
+    /// included.
     let lengths: [Int32]
     /// Each term's postings: `documents[range]`, `frequencies[range]`; `hits` counts every
     /// episode holding the term (FTS5's document frequency).
     let terms: [String: (range: Range<Int>, hits: Int)]
     let documents: [Int32]
     let frequencies: [Int32]
+    /// Episodes added since the load, numbered from `ids.count` on, and their postings by term.
+    let addedIDs: [String]
+    let addedTerms: [String: (documents: [Int32], frequencies: [Int32])]
 
     /// What the postings take in memory, roughly (the LRU's budget counts this).
     let bytes: Int
@@ -32,7 +47,8 @@ final class AgentPostings: Sendable {
 
     init(
         agentID: String, version: Int64, ids: [String], lengths: [Int32], terms: [String: (range: Range<Int>, hits: Int)],
-        documents: [Int32], frequencies: [Int32]
+        documents: [Int32], frequencies: [Int32], addedIDs: [String] = [],
+        addedTerms: [String: (documents: [Int32], frequencies: [Int32])] = [:]
     ) {
         self.agentID = agentID
         self.version = version
@@ -41,10 +57,67 @@ final class AgentPostings: Sendable {
         self.terms = terms
         self.documents = documents
         self.frequencies = frequencies
+        self.addedIDs = addedIDs
+        self.addedTerms = addedTerms
         tokens = lengths.reduce(0) { $0 + Int($1) }
         bytes =
             documents.count * 8 + ids.reduce(0) { $0 + $1.utf8.count + 24 } + lengths.count * 4
             + terms.keys.reduce(0) { $0 + $1.utf8.count + 48 }
+            + addedIDs.reduce(0) { $0 + $1.utf8.count + 24 }
+            + addedTerms.reduce(0) { $0 + $1.key.utf8.count + 64 + $1.value.documents.count * 8 }
+    }
+
+    /// `base` extended: its counts carried over rather than summed again (a write into a
+    /// 100,000-episode agent costs the additions, not the agent).
+    private init(
+        extending base: AgentPostings, version: Int64, lengths: [Int32], addedIDs: [String],
+        addedTerms: [String: (documents: [Int32], frequencies: [Int32])], addedTokens: Int, addedBytes: Int
+    ) {
+        agentID = base.agentID
+        self.version = version
+        ids = base.ids
+        self.lengths = lengths
+        terms = base.terms
+        documents = base.documents
+        frequencies = base.frequencies
+        self.addedIDs = addedIDs
+        self.addedTerms = addedTerms
+        tokens = base.tokens + addedTokens
+        bytes = base.bytes + addedBytes
+    }
+
+    /// Episodes these postings hold.
+    var episodeCount: Int { lengths.count }
+
+    /// The episode numbered `document`.
+    func id(of document: Int32) -> String {
+        let d = Int(document)
+        return d < ids.count ? ids[d] : addedIDs[d - ids.count]
+    }
+
+    /// These postings with `additions` added (in that order), at the agent's `version` after them.
+    func appending(_ additions: [Addition], version: Int64) -> AgentPostings {
+        var lengths = lengths
+        var addedIDs = addedIDs
+        var addedTerms = addedTerms
+        var addedTokens = 0
+        var addedBytes = 0
+        for addition in additions {
+            let document = Int32(lengths.count)
+            lengths.append(addition.length)
+            addedIDs.append(addition.episodeID)
+            addedTokens += Int(addition.length)
+            addedBytes += addition.episodeID.utf8.count + 24 + 4
+            for (term, count) in addition.terms {
+                if addedTerms[term] == nil { addedBytes += term.utf8.count + 64 }
+                addedTerms[term, default: ([], [])].documents.append(document)
+                addedTerms[term, default: ([], [])].frequencies.append(count)
+                addedBytes += 8
+            }
+        }
+        return AgentPostings(
+            extending: self, version: version, lengths: lengths, addedIDs: addedIDs, addedTerms: addedTerms, addedTokens: addedTokens,
+            addedBytes: addedBytes)
     }
 
     /// Reads the postings of the agent numbered `agentSeq` (id `agentID`) from the index, in the
@@ -111,26 +184,40 @@ final class AgentPostings: Sendable {
         let rows = Double(episodes)
         var average = rows > 0 ? Double(tokens) / rows : 0
         if average <= 0 { average = 1 }
-        var scores = [Double](repeating: 0, count: ids.count)
-        var matched = [Bool](repeating: false, count: ids.count)
+        var scores = [Double](repeating: 0, count: episodeCount)
+        var matched = [Bool](repeating: false, count: episodeCount)
         var touched: [Int32] = []
         scores.withUnsafeMutableBufferPointer { scores in
             lengths.withUnsafeBufferPointer { lengths in
-                documents.withUnsafeBufferPointer { documents in
-                    frequencies.withUnsafeBufferPointer { frequencies in
-                        // Phrase by phrase, as the ranking sums them (a phrase the episode lacks
-                        // adds +0.0 there, nothing here: the same double).
-                        for phrase in phrases {
-                            guard let phrase, let (range, hits) = terms[phrase], !range.isEmpty else { continue }
-                            let idf = episodic_bm25_idf(rows, Double(hits))
-                            episodic_bm25_accumulate(
-                                scores.baseAddress!, documents.baseAddress! + range.lowerBound,
-                                frequencies.baseAddress! + range.lowerBound, range.count, lengths.baseAddress!, idf, average)
-                            for document in documents[range] where !matched[Int(document)] {
-                                matched[Int(document)] = true
-                                touched.append(document)
+                // Phrase by phrase, as the ranking sums them (a phrase the episode lacks adds +0.0
+                // there, nothing here: the same double). An episode is either loaded or added, so
+                // each gets a phrase's contribution once, in the same order.
+                for phrase in phrases {
+                    guard let phrase else { continue }
+                    let loaded = terms[phrase]
+                    let added = addedTerms[phrase]
+                    let ranked = (loaded?.range.count ?? 0) + (added?.documents.count ?? 0)
+                    guard ranked > 0 else { continue }
+                    let idf = episodic_bm25_idf(rows, Double((loaded?.hits ?? 0) + (added?.documents.count ?? 0)))
+                    func accumulate(_ postings: UnsafeBufferPointer<Int32>, _ counts: UnsafeBufferPointer<Int32>) {
+                        guard !postings.isEmpty else { return }
+                        episodic_bm25_accumulate(
+                            scores.baseAddress!, postings.baseAddress!, counts.baseAddress!, postings.count, lengths.baseAddress!, idf,
+                            average)
+                        for document in postings where !matched[Int(document)] {
+                            matched[Int(document)] = true
+                            touched.append(document)
+                        }
+                    }
+                    if let range = loaded?.range {
+                        documents.withUnsafeBufferPointer { d in
+                            frequencies.withUnsafeBufferPointer { f in
+                                accumulate(UnsafeBufferPointer(rebasing: d[range]), UnsafeBufferPointer(rebasing: f[range]))
                             }
                         }
+                    }
+                    if let added {
+                        added.documents.withUnsafeBufferPointer { d in added.frequencies.withUnsafeBufferPointer { f in accumulate(d, f) } }
                     }
                 }
             }
@@ -140,7 +227,7 @@ final class AgentPostings: Sendable {
         var passing: [Int32] = []
         passing.reserveCapacity(touched.count)
         for document in touched {
-            let id = ids[Int(document)]
+            let id = id(of: document)
             if let allowed, !allowed.contains(id) { continue }
             if !excluded.isEmpty, excluded.contains(id) { continue }
             passing.append(document)
@@ -148,7 +235,7 @@ final class AgentPostings: Sendable {
         let threshold = Self.kthLargest(passing.map { scores[Int($0)] }, topK)
         var hits = passing.compactMap { document -> LexicalHit? in
             let score = scores[Int(document)]
-            return score >= threshold ? LexicalHit(episodeID: ids[Int(document)], score: score) : nil
+            return score >= threshold ? LexicalHit(episodeID: id(of: document), score: score) : nil
         }
         hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.episodeID < $1.episodeID }
         if hits.count > topK { hits.removeLast(hits.count - topK) }

@@ -14,7 +14,9 @@ import Synchronization
 /// once the agent looks quiet: after two consecutive searches at the same version. A load whose
 /// postings went stale before answering ``paysOff`` searches doubles the quiet streak that agent
 /// needs next time (up to 64); one that paid off resets it. An agent written between every search
-/// keeps FTS5 and soon costs no loads.
+/// keeps FTS5 and soon costs no loads — unless it is this process that writes: its inserts are
+/// added to the postings it holds (``append(_:agentSeq:agentID:from:to:)``), at the version they
+/// committed, so that an agent's write-then-recall loop keeps its postings.
 final class LexicalMemoryIndex: Sendable {
     /// What a search may use.
     enum Lookup {
@@ -42,6 +44,7 @@ final class LexicalMemoryIndex: Sendable {
         var closed = false
         var served = 0
         var loadsCompleted = 0
+        var appended = 0
 
         mutating func drop(_ agentSeq: Int64) {
             guard let entry = entries.removeValue(forKey: agentSeq) else { return }
@@ -131,6 +134,51 @@ final class LexicalMemoryIndex: Sendable {
         }
     }
 
+    /// Adds this process's own inserts to the postings of `agentSeq` (`agentID`) if they are held
+    /// at `version`, the agent's version before the inserting transaction; `newVersion` is the
+    /// one it committed. Returns whether they were extended; if not (not held, or another write
+    /// came between), the next search finds them stale as after any other write.
+    @discardableResult
+    func append(_ additions: [AgentPostings.Addition], agentSeq: Int64, agentID: String, from version: Int64, to newVersion: Int64)
+        -> Bool
+    {
+        guard let held = state.withLock({ $0.entries[agentSeq] }), held.version == version, held.agentID == agentID,
+            held.addedIDs.count + additions.count <= Self.maximumAdditions(loaded: held.ids.count)
+        else { return false }
+        // Built outside the lock (it copies the agent's token counts); swapped in only if nothing
+        // replaced the entry meanwhile.
+        let extended = held.appending(additions, version: newVersion)
+        return state.withLock { state in
+            guard !state.closed, let current = state.entries[agentSeq], current === held,
+                state.bytes - held.bytes + extended.bytes <= budget
+            else { return false }
+            state.entries[agentSeq] = extended
+            state.bytes += extended.bytes - held.bytes
+            state.appended += additions.count
+            return true
+        }
+    }
+
+    /// This process's own insert moved `agentSeq` from `version` to `newVersion`: a quiet streak
+    /// at `version` goes on at `newVersion` (postings loaded then can take the next inserts), so
+    /// that an agent that writes and searches in turn through this process gets its postings
+    /// loaded too.
+    func carryStreak(agentSeq: Int64, from version: Int64, to newVersion: Int64) {
+        state.withLock { state in
+            guard let streak = state.streaks[agentSeq], streak.version == version else { return }
+            state.streaks[agentSeq] = (newVersion, streak.searches)
+        }
+    }
+
+    /// Whether postings of `agentSeq` at `version` are held (a writer then records its additions).
+    func holds(agentSeq: Int64, version: Int64) -> Bool {
+        state.withLock { $0.entries[agentSeq]?.version == version }
+    }
+
+    /// Episodes appended to loaded postings before a reload is left to do the work: appended
+    /// postings are looser in memory than loaded ones, and a reload compacts them.
+    static func maximumAdditions(loaded: Int) -> Int { max(4_096, loaded) }
+
     /// Bytes of postings held now.
     var bytes: Int { state.withLock { $0.bytes } }
     /// Agents whose postings are held now.
@@ -139,6 +187,8 @@ final class LexicalMemoryIndex: Sendable {
     var served: Int { state.withLock { $0.served } }
     /// Loads finished so far (kept or not).
     var loadsCompleted: Int { state.withLock { $0.loadsCompleted } }
+    /// Episodes added to held postings by this process's own writes so far.
+    var appended: Int { state.withLock { $0.appended } }
 
     /// Starts no more loads, drops the postings, and returns once the loads in flight are done.
     func close() async {

@@ -6,7 +6,10 @@ extension SQLiteEpisodeStore {
     public func insert(_ batch: [NewEpisode]) async throws -> [Insertion] {
         // Everything is validated before the database is touched.
         let prepared = try prepare(batch)
-        return try write { db, effects in
+        let (outcomes, extensions) = try write { db, effects in
+            // The agents' lexical versions before the inserts, for the postings held in memory.
+            let before = try lexicalVersions(agentIDs: Set(prepared.map(\.1.agentID)), db)
+            var inserted: [String: [Episode]] = [:]
             let insertEpisode = try db.cachedStatement(
                 sql: """
                     INSERT INTO episodes(\(SQLiteRows.episodeColumns), text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -34,9 +37,77 @@ extension SQLiteEpisodeStore {
                     effects.append(IndexEffect(column: column.name, agentID: episode.agentID, episodeID: episode.id, vector: vector))
                 }
                 outcomes.append(Insertion(episode: episode, created: true))
+                inserted[episode.agentID, default: []].append(episode)
             }
-            return outcomes
+            return (outcomes, try lexicalExtensions(before: before, inserted: inserted, db))
         }
+        // After the commit: a search that already saw the new version found the postings stale
+        // and dropped them, and then nothing is extended.
+        for e in extensions {
+            if let additions = e.additions {
+                lexicalMemory.append(additions, agentSeq: e.agentSeq, agentID: e.agentID, from: e.before, to: e.after)
+            }
+            lexicalMemory.carryStreak(agentSeq: e.agentSeq, from: e.before, to: e.after)
+        }
+        return outcomes
+    }
+
+    /// What a transaction's inserts did to one agent's lexical version, and what they add to the
+    /// postings this process holds for it.
+    struct LexicalExtension {
+        var agentSeq: Int64
+        var agentID: String
+        /// The agent's `lexical_version` before the transaction and after it.
+        var before: Int64
+        var after: Int64
+        /// The inserted episodes' postings; nil when this process holds none current for the agent.
+        var additions: [AgentPostings.Addition]?
+    }
+
+    /// The numbers and lexical versions of those of `agentIDs` that exist (none when postings are
+    /// never kept in memory).
+    func lexicalVersions(agentIDs: Set<String>, _ db: Database) throws -> [String: (agentSeq: Int64, version: Int64)] {
+        guard lexicalMemory.budget > 0 else { return [:] }
+        var versions: [String: (agentSeq: Int64, version: Int64)] = [:]
+        for agentID in agentIDs {
+            let sql = "SELECT agent_seq, lexical_version FROM agents WHERE agent_id = ?"
+            guard let row = try Row.fetchOne(db, sql: sql, arguments: [agentID]) else { continue }
+            versions[agentID] = (row[0], row[1])
+        }
+        return versions
+    }
+
+    /// For each agent of `inserted` that existed `before`: its new version and, where this process
+    /// holds its postings at the version before, the inserted episodes' postings as the index
+    /// tokenized them in this transaction.
+    func lexicalExtensions(
+        before: [String: (agentSeq: Int64, version: Int64)], inserted: [String: [Episode]], _ db: Database
+    ) throws -> [LexicalExtension] {
+        var extensions: [LexicalExtension] = []
+        agents: for (agentID, episodes) in inserted {
+            guard let (agentSeq, version) = before[agentID],
+                let after = try Int64.fetchOne(db, sql: "SELECT lexical_version FROM agents WHERE agent_seq = ?", arguments: [agentSeq])
+            else { continue }
+            var change = LexicalExtension(agentSeq: agentSeq, agentID: agentID, before: version, after: after)
+            defer { extensions.append(change) }
+            guard lexicalMemory.holds(agentSeq: agentSeq, version: version) else { continue }
+            var additions: [AgentPostings.Addition] = []
+            for episode in episodes {
+                let text = episode.embeddedText
+                // An episode missing from the additions would be missing from every ranking: then
+                // the agent's postings are left to go stale instead.
+                guard
+                    let row = try Row.fetchOne(
+                        db, sql: "SELECT episodic_lexical_document_terms(?), episodic_lexical_length(?)", arguments: [text, text]),
+                    let joined = row[0] as String?, let length = row[1] as Int64?
+                else { continue agents }
+                var terms: [String: Int32] = [:]
+                for term in joined.split(separator: "\u{1F}") { terms[String(term), default: 0] += 1 }
+                additions.append(.init(episodeID: episode.id, length: Int32(clamping: length), terms: terms))
+            }
+            change.additions = additions
+        }
+        return extensions
     }
 
     /// The batch validated, with dates truncated, cache flags set from the vectors it brings, and

@@ -215,13 +215,15 @@ extension SQLiteEpisodeStore {
         public var searches: Int
         /// Loads finished since the store opened (kept or not).
         public var loads: Int
+        /// Episodes this process's inserts added to held postings (instead of leaving them stale).
+        public var additions: Int
     }
 
     /// The full-text postings in memory now.
     public var lexicalMemoryStatistics: LexicalMemoryStatistics {
         LexicalMemoryStatistics(
             bytes: lexicalMemory.bytes, agents: lexicalMemory.agents, searches: lexicalMemory.served,
-            loads: lexicalMemory.loadsCompleted)
+            loads: lexicalMemory.loadsCompleted, additions: lexicalMemory.appended)
     }
 
     /// Reads the postings of an agent on the index's queue (outside Swift's cooperative pool,
