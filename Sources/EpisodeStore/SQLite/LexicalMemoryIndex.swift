@@ -143,7 +143,7 @@ final class LexicalMemoryIndex: Sendable {
         -> Bool
     {
         guard let held = state.withLock({ $0.entries[agentSeq] }), held.version == version, held.agentID == agentID,
-            held.addedIDs.count + additions.count <= Self.maximumAdditions(loaded: held.ids.count)
+            held.addedIDs.count + additions.count <= Self.maximumAdditions
         else { return false }
         // Built outside the lock (it copies the agent's token counts); swapped in only if nothing
         // replaced the entry meanwhile.
@@ -176,8 +176,9 @@ final class LexicalMemoryIndex: Sendable {
     }
 
     /// Episodes appended to loaded postings before a reload is left to do the work: appended
-    /// postings are looser in memory than loaded ones, and a reload compacts them.
-    static func maximumAdditions(loaded: Int) -> Int { max(4_096, loaded) }
+    /// postings are looser in memory than loaded ones (and each insert copies their term table),
+    /// and a reload compacts them.
+    static let maximumAdditions = 4_096
 
     /// Bytes of postings held now.
     var bytes: Int { state.withLock { $0.bytes } }
