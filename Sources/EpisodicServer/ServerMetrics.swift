@@ -77,7 +77,7 @@ final class ServerMetrics: Sendable {
             for (name, value, help) in [
                 ("searches", lexical.searches, "Lexical searches ranked from postings in memory"),
                 ("loads", lexical.loads, "Agents' postings loaded into memory"),
-                ("additions", lexical.additions, "Episodes this process added to postings in memory"),
+                ("edits", lexical.edits, "Episodes this process added to or removed from postings in memory"),
             ] {
                 let delta = advance("lexical.\(name)", to: value)
                 let counter = registry.makeCounter(descriptor: Self.name("lexical_memory_\(name)", "total", help))

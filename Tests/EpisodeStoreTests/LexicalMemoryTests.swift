@@ -202,9 +202,10 @@ import Testing
         }
     }
 
-    /// This process's own inserts extend the postings it holds instead of leaving them stale: the
-    /// next searches are answered from memory, ranking as FTS5 does to the bit, with no reload.
-    @Test func ownInsertsExtendTheHeldPostingsToTheBit() async throws {
+    /// This process's own writes — inserts, rewrites, deletes — edit the postings it holds instead
+    /// of leaving them stale: the next searches are answered from memory, ranking as FTS5 does to
+    /// the bit, with no reload.
+    @Test func ownWritesEditTheHeldPostingsToTheBit() async throws {
         try await Self.withStore(episodes: 200) { store, _ in
             try await Self.search(store, times: 2)
             try await Self.waitForLoads(store, 1)
@@ -218,7 +219,7 @@ import Testing
             _ = try await store.add([NewEpisode(added[0]), NewEpisode(elsewhere)])
             _ = try await store.add(added[1..<50].map { NewEpisode($0) })
             for episode in added[50...] { _ = try await store.add([NewEpisode(episode)]) }
-            #expect(store.lexicalMemory.appended == added.count)
+            #expect(store.lexicalMemory.edited == added.count)
             let served = store.lexicalMemory.served
             let queries = Self.queries + ["zebra", "crossing zebra", "okapi"]
             for query in queries { try expectSameRanking(store, query) }
@@ -227,9 +228,25 @@ import Testing
             #expect(store.lexicalMemory.served == served + 2 * searched, "a search found the postings stale")
             #expect(try await store.lexicalSearch(query: "zebra", topK: 10, agentID: "target", filter: nil).map(\.episodeID) == ["e200"])
             #expect(store.lexicalMemory.loadsCompleted == 1, "the postings were reloaded, not extended")
-            // Then every kind of edit: each leaves the postings stale, and searches stay exact.
+            // Then deletes and rewrites (a rewrite removes the episode and adds it again): the
+            // postings follow them too, still to the bit.
+            let editedBefore = store.lexicalMemory.edited
             try await edit(store)
+            #expect(store.lexicalMemory.edited == editedBefore + 3 + 3 * 2)
+            let servedBeforeEdits = store.lexicalMemory.served
             for query in Self.queries { try expectSameRanking(store, query) }
+            let searchedAfterEdits = Self.queries.filter { !LexicalQuery.terms(in: $0).isEmpty }.count
+            #expect(store.lexicalMemory.served == servedBeforeEdits + 2 * searchedAfterEdits, "a search found the postings stale")
+            // Deleting by filter, and rewriting one episode twice.
+            let notes = EpisodeFilter(metadata: ["kind": .equals(.string("note"))])
+            #expect(try await store.deleteEpisodes(agentID: "target", filter: notes).count > 0)
+            for text in ["okapi okapi piano", "zebra lisbon"] {
+                var twice = try #require(try await store.episode(agentID: "target", id: "e200"))
+                twice.content = text
+                _ = try #require(try await store.update(twice, expectedUpdatedAt: twice.updatedAt, vectors: [:], staleColumns: []))
+            }
+            for query in Self.queries + ["zebra", "okapi"] { try expectSameRanking(store, query) }
+            #expect(store.lexicalMemory.loadsCompleted == 1, "the postings were reloaded, not edited")
         }
     }
 
@@ -253,6 +270,32 @@ import Testing
         }
     }
 
+    /// An edit applies only to the postings of the version it followed, only when it names live
+    /// rows; and a search still reading from before it neither uses nor drops the edited postings.
+    @Test func editsFollowTheirVersionsOnly() {
+        let index = LexicalMemoryIndex(budget: 1 << 20)
+        let loaded = AgentPostings(
+            agentID: "a", version: 1, ids: ["x", "y"], seqs: [10, 12], lengths: [2, 1], terms: ["piano": (0..<2, 2)],
+            documents: [0, 1], frequencies: [2, 1])
+        #expect(index.keep(loaded, agentSeq: 7))
+        let okapi = AgentPostings.Addition(seq: 13, episodeID: "z", length: 1, terms: ["okapi": 1])
+        #expect(!index.apply(.init(added: [okapi]), agentSeq: 7, agentID: "a", from: 5, to: 6), "another version's edit")
+        #expect(!index.apply(.init(removed: [11]), agentSeq: 7, agentID: "a", from: 1, to: 6), "a row the postings do not hold")
+        #expect(index.apply(.init(removed: [10], added: [okapi]), agentSeq: 7, agentID: "a", from: 1, to: 2))
+        guard case .stale(let load) = index.lookup(agentSeq: 7, agentID: "a", version: 1, episodes: 2, tokens: 3) else {
+            Issue.record("postings edited past version 1 served a search at version 1")
+            return
+        }
+        #expect(!load)
+        guard case .fresh(let current) = index.lookup(agentSeq: 7, agentID: "a", version: 2, episodes: 2, tokens: 2) else {
+            Issue.record("a search older than the edit dropped the postings")
+            return
+        }
+        let hits = current.search(phrases: ["piano", "okapi"], episodes: 2, tokens: 2, topK: 10, allowed: nil, excluded: [])
+        #expect(Set(hits.map(\.episodeID)) == ["y", "z"], "the removed episode x is still ranked")
+        #expect(!index.apply(.init(removed: [10]), agentSeq: 7, agentID: "a", from: 2, to: 3), "x was removed already")
+    }
+
     /// An insert extends only the postings of the version it followed: after another writer's
     /// change, or this process's own update, the postings are stale and stay so.
     @Test func anInsertAfterAnotherChangeDoesNotExtend() async throws {
@@ -262,7 +305,7 @@ import Testing
             let other = try tmp.open(columns: [])
             _ = try await other.add([NewEpisode(Episode(id: "o1", agentID: "target", content: "zebra from elsewhere"))])
             _ = try await store.add([NewEpisode(Episode(id: "m1", agentID: "target", content: "zebra here"))])
-            #expect(store.lexicalMemory.appended == 0)
+            #expect(store.lexicalMemory.edited == 0)
             #expect(
                 try await store.lexicalSearch(query: "zebra", topK: 10, agentID: "target", filter: nil).map(\.episodeID).sorted()
                     == ["m1", "o1"])

@@ -290,7 +290,7 @@ import Testing
                     uri: "/agents/m/episodes", method: .post, headers: jsonHeaders, body: jsonBody(["content": "Another flight, to Oslo"]))
                 #expect(added.status == .created)
                 try await retrieve()
-                #expect(try await metric("episodic_lexical_memory_additions_total") == 1)
+                #expect(try await metric("episodic_lexical_memory_edits_total") == 1)
                 #expect(try await metric("episodic_lexical_memory_searches_total") == 2)
                 #expect(try await metric("episodic_lexical_memory_loads_total") == 1)
             }

@@ -12,22 +12,20 @@ import GRDB
 /// sorter): a short query in 10,000 synthetic episodes took 3.4–4.6 ms p50, here 0.13–0.17 ms
 /// (`episodic-bench lexical`).
 ///
-/// This process's own inserts extend the postings in place of a reload
-/// (``appending(_:version:)``): the loaded postings stay as read, and the new episodes' postings
-/// sit beside them, searched with them in one pass.
+/// This process's own writes edit the postings in place of a reload (``applying(_:version:)``,
+/// in `AgentPostings+Edits.swift`): the loaded postings stay as read, episodes added or rewritten
+/// since sit beside them, and removed ones are skipped.
 final class AgentPostings: Sendable {
-    /// An episode added after the load: its id, its token count and each term's count in it.
-    struct Addition: Sendable, Equatable {
-        var episodeID: String
-        var length: Int32
-        var terms: [String: Int32]
-    }
-
-    /// The agent and its `lexical_version` the postings were read at (or extended to).
+    /// The agent and its `lexical_version` the postings were read at (or edited to).
     let agentID: String
     let version: Int64
-    /// Episode ids by document number, as loaded; added episodes follow (``addedIDs``).
+    /// The version before the last edit (nil when not edited): a search still reading at it is
+    /// older than the postings, and they are not stale for it.
+    let previousVersion: Int64?
+    /// Episode ids and their rows (`seq`, ascending) by document number, as loaded; episodes
+    /// added since follow (``edits``).
     let ids: [String]
+    let seqs: [Int64]
     /// Token counts by document number (what FTS5's `xColumnSize` returns), added episodes'
     /// included.
     let lengths: [Int32]
@@ -36,88 +34,58 @@ final class AgentPostings: Sendable {
     let terms: [String: (range: Range<Int>, hits: Int)]
     let documents: [Int32]
     let frequencies: [Int32]
-    /// Episodes added since the load, numbered from `ids.count` on, and their postings by term.
-    let addedIDs: [String]
-    let addedTerms: [String: (documents: [Int32], frequencies: [Int32])]
+    /// What this process's writes changed since the load.
+    let edits: Edits
 
     /// What the postings take in memory, roughly (the LRU's budget counts this).
     let bytes: Int
-    /// The agent's tokens (the sum of `lengths`).
+    /// The agent's tokens (the sum of the live episodes' `lengths`).
     let tokens: Int
 
     init(
-        agentID: String, version: Int64, ids: [String], lengths: [Int32], terms: [String: (range: Range<Int>, hits: Int)],
-        documents: [Int32], frequencies: [Int32], addedIDs: [String] = [],
-        addedTerms: [String: (documents: [Int32], frequencies: [Int32])] = [:]
+        agentID: String, version: Int64, ids: [String], seqs: [Int64], lengths: [Int32],
+        terms: [String: (range: Range<Int>, hits: Int)], documents: [Int32], frequencies: [Int32]
     ) {
         self.agentID = agentID
         self.version = version
+        previousVersion = nil
         self.ids = ids
+        self.seqs = seqs
         self.lengths = lengths
         self.terms = terms
         self.documents = documents
         self.frequencies = frequencies
-        self.addedIDs = addedIDs
-        self.addedTerms = addedTerms
+        edits = Edits()
         tokens = lengths.reduce(0) { $0 + Int($1) }
         bytes =
-            documents.count * 8 + ids.reduce(0) { $0 + $1.utf8.count + 24 } + lengths.count * 4
+            documents.count * 8 + ids.reduce(0) { $0 + $1.utf8.count + 24 } + lengths.count * 12
             + terms.keys.reduce(0) { $0 + $1.utf8.count + 48 }
-            + addedIDs.reduce(0) { $0 + $1.utf8.count + 24 }
-            + addedTerms.reduce(0) { $0 + $1.key.utf8.count + 64 + $1.value.documents.count * 8 }
     }
 
-    /// `base` extended: its counts carried over rather than summed again (a write into a
-    /// 100,000-episode agent costs the additions, not the agent).
-    private init(
-        extending base: AgentPostings, version: Int64, lengths: [Int32], addedIDs: [String],
-        addedTerms: [String: (documents: [Int32], frequencies: [Int32])], addedTokens: Int, addedBytes: Int
-    ) {
+    /// `base` edited: its loaded postings shared, its counts carried over rather than summed
+    /// again (a write into a 100,000-episode agent costs the write, not the agent).
+    init(editing base: AgentPostings, version: Int64, lengths: [Int32], edits: Edits, tokens: Int, bytes: Int) {
         agentID = base.agentID
         self.version = version
+        previousVersion = base.version
         ids = base.ids
+        seqs = base.seqs
         self.lengths = lengths
         terms = base.terms
         documents = base.documents
         frequencies = base.frequencies
-        self.addedIDs = addedIDs
-        self.addedTerms = addedTerms
-        tokens = base.tokens + addedTokens
-        bytes = base.bytes + addedBytes
+        self.edits = edits
+        self.tokens = tokens
+        self.bytes = bytes
     }
 
-    /// Episodes these postings hold.
+    /// Episodes numbered here, removed ones included.
     var episodeCount: Int { lengths.count }
 
     /// The episode numbered `document`.
     func id(of document: Int32) -> String {
         let d = Int(document)
-        return d < ids.count ? ids[d] : addedIDs[d - ids.count]
-    }
-
-    /// These postings with `additions` added (in that order), at the agent's `version` after them.
-    func appending(_ additions: [Addition], version: Int64) -> AgentPostings {
-        var lengths = lengths
-        var addedIDs = addedIDs
-        var addedTerms = addedTerms
-        var addedTokens = 0
-        var addedBytes = 0
-        for addition in additions {
-            let document = Int32(lengths.count)
-            lengths.append(addition.length)
-            addedIDs.append(addition.episodeID)
-            addedTokens += Int(addition.length)
-            addedBytes += addition.episodeID.utf8.count + 24 + 4
-            for (term, count) in addition.terms {
-                if addedTerms[term] == nil { addedBytes += term.utf8.count + 64 }
-                addedTerms[term, default: ([], [])].documents.append(document)
-                addedTerms[term, default: ([], [])].frequencies.append(count)
-                addedBytes += 8
-            }
-        }
-        return AgentPostings(
-            extending: self, version: version, lengths: lengths, addedIDs: addedIDs, addedTerms: addedTerms, addedTokens: addedTokens,
-            addedBytes: addedBytes)
+        return d < ids.count ? ids[d] : edits.ids[d - ids.count]
     }
 
     /// Reads the postings of the agent numbered `agentSeq` (id `agentID`) from the index, in the
@@ -161,7 +129,8 @@ final class AgentPostings: Sendable {
         let documents = read.count > 0 ? Array(UnsafeBufferPointer(start: read.documents, count: read.count)) : []
         let frequencies = read.count > 0 ? Array(UnsafeBufferPointer(start: read.frequencies, count: read.count)) : []
         return AgentPostings(
-            agentID: agentID, version: version, ids: ids, lengths: lengths, terms: terms, documents: documents, frequencies: frequencies)
+            agentID: agentID, version: version, ids: ids, seqs: rows, lengths: lengths, terms: terms, documents: documents,
+            frequencies: frequencies)
     }
 
     /// The first of the SQLite varints FTS5 stores an episode's column sizes as.
@@ -195,16 +164,20 @@ final class AgentPostings: Sendable {
                 for phrase in phrases {
                     guard let phrase else { continue }
                     let loaded = terms[phrase]
-                    let added = addedTerms[phrase]
-                    let ranked = (loaded?.range.count ?? 0) + (added?.documents.count ?? 0)
-                    guard ranked > 0 else { continue }
-                    let idf = episodic_bm25_idf(rows, Double((loaded?.hits ?? 0) + (added?.documents.count ?? 0)))
+                    let added = edits.terms[phrase]
+                    let loadedRange = loaded?.range ?? 0..<0
+                    // Removed episodes still hold their postings: they are left out of the counts
+                    // and never ranked (their scores are summed, and not read).
+                    let removedHere = edits.removed.isEmpty ? 0 : documents[loadedRange].count(where: { edits.removed.contains($0) })
+                    let addedHere = added.map { a in a.documents.count(where: { !edits.removed.contains($0) }) } ?? 0
+                    guard loadedRange.count - removedHere + addedHere > 0 else { continue }
+                    let idf = episodic_bm25_idf(rows, Double((loaded?.hits ?? 0) - removedHere + addedHere))
                     func accumulate(_ postings: UnsafeBufferPointer<Int32>, _ counts: UnsafeBufferPointer<Int32>) {
                         guard !postings.isEmpty else { return }
                         episodic_bm25_accumulate(
                             scores.baseAddress!, postings.baseAddress!, counts.baseAddress!, postings.count, lengths.baseAddress!, idf,
                             average)
-                        for document in postings where !matched[Int(document)] {
+                        for document in postings where !matched[Int(document)] && !edits.removed.contains(document) {
                             matched[Int(document)] = true
                             touched.append(document)
                         }

@@ -14,9 +14,9 @@ import Synchronization
 /// once the agent looks quiet: after two consecutive searches at the same version. A load whose
 /// postings went stale before answering ``paysOff`` searches doubles the quiet streak that agent
 /// needs next time (up to 64); one that paid off resets it. An agent written between every search
-/// keeps FTS5 and soon costs no loads — unless it is this process that writes: its inserts are
-/// added to the postings it holds (``append(_:agentSeq:agentID:from:to:)``), at the version they
-/// committed, so that an agent's write-then-recall loop keeps its postings.
+/// keeps FTS5 and soon costs no loads — unless it is this process that writes: its writes are
+/// applied to the postings it holds (``apply(_:agentSeq:agentID:from:to:)``), at the version
+/// they committed, so that an agent's write-then-recall loop keeps its postings.
 final class LexicalMemoryIndex: Sendable {
     /// What a search may use.
     enum Lookup {
@@ -44,7 +44,7 @@ final class LexicalMemoryIndex: Sendable {
         var closed = false
         var served = 0
         var loadsCompleted = 0
-        var appended = 0
+        var edited = 0
 
         mutating func drop(_ agentSeq: Int64) {
             guard let entry = entries.removeValue(forKey: agentSeq) else { return }
@@ -85,6 +85,9 @@ final class LexicalMemoryIndex: Sendable {
                     state.served += 1
                     return .fresh(entry)
                 }
+                // A search reading from before this process's last write, which the postings
+                // already follow: not for it, but not stale either.
+                if entry.previousVersion == version && entry.agentID == agentID { return .stale(load: false) }
                 // Stale for good (versions never repeat): judge the load, free the memory.
                 let needed = state.quietNeeded[agentSeq] ?? 2
                 state.quietNeeded[agentSeq] = (state.uses[agentSeq] ?? 0) < Self.paysOff ? min(64, needed * 2) : 2
@@ -134,27 +137,26 @@ final class LexicalMemoryIndex: Sendable {
         }
     }
 
-    /// Adds this process's own inserts to the postings of `agentSeq` (`agentID`) if they are held
-    /// at `version`, the agent's version before the inserting transaction; `newVersion` is the
-    /// one it committed. Returns whether they were extended; if not (not held, or another write
-    /// came between), the next search finds them stale as after any other write.
+    /// Applies this process's own write `edit` to the postings of `agentSeq` (`agentID`) if they
+    /// are held at `version`, the agent's version before the writing transaction; `newVersion` is
+    /// the one it committed. Returns whether they were edited; if not (not held, another write
+    /// came between, or too many edits since the load), the next search finds them stale as
+    /// after any other write.
     @discardableResult
-    func append(_ additions: [AgentPostings.Addition], agentSeq: Int64, agentID: String, from version: Int64, to newVersion: Int64)
-        -> Bool
-    {
+    func apply(_ edit: AgentPostings.Edit, agentSeq: Int64, agentID: String, from version: Int64, to newVersion: Int64) -> Bool {
         guard let held = state.withLock({ $0.entries[agentSeq] }), held.version == version, held.agentID == agentID,
-            held.addedIDs.count + additions.count <= Self.maximumAdditions
+            held.edits.count + edit.removed.count + edit.added.count <= Self.maximumEdits,
+            // Built outside the lock (it copies the agent's token counts); swapped in only if
+            // nothing replaced the entry meanwhile.
+            let edited = held.applying(edit, version: newVersion)
         else { return false }
-        // Built outside the lock (it copies the agent's token counts); swapped in only if nothing
-        // replaced the entry meanwhile.
-        let extended = held.appending(additions, version: newVersion)
         return state.withLock { state in
             guard !state.closed, let current = state.entries[agentSeq], current === held,
-                state.bytes - held.bytes + extended.bytes <= budget
+                state.bytes - held.bytes + edited.bytes <= budget
             else { return false }
-            state.entries[agentSeq] = extended
-            state.bytes += extended.bytes - held.bytes
-            state.appended += additions.count
+            state.entries[agentSeq] = edited
+            state.bytes += edited.bytes - held.bytes
+            state.edited += edit.removed.count + edit.added.count
             return true
         }
     }
@@ -170,15 +172,15 @@ final class LexicalMemoryIndex: Sendable {
         }
     }
 
-    /// Whether postings of `agentSeq` at `version` are held (a writer then records its additions).
+    /// Whether postings of `agentSeq` at `version` are held (a writer then records its edits).
     func holds(agentSeq: Int64, version: Int64) -> Bool {
         state.withLock { $0.entries[agentSeq]?.version == version }
     }
 
-    /// Episodes appended to loaded postings before a reload is left to do the work: appended
-    /// postings are looser in memory than loaded ones (and each insert copies their term table),
-    /// and a reload compacts them.
-    static let maximumAdditions = 4_096
+    /// Episodes added to or removed from loaded postings before a reload is left to do the work:
+    /// edited postings are looser in memory than loaded ones (and each write copies their table
+    /// of added terms), and a reload compacts them.
+    static let maximumEdits = 4_096
 
     /// Bytes of postings held now.
     var bytes: Int { state.withLock { $0.bytes } }
@@ -188,8 +190,9 @@ final class LexicalMemoryIndex: Sendable {
     var served: Int { state.withLock { $0.served } }
     /// Loads finished so far (kept or not).
     var loadsCompleted: Int { state.withLock { $0.loadsCompleted } }
-    /// Episodes added to held postings by this process's own writes so far.
-    var appended: Int { state.withLock { $0.appended } }
+    /// Episodes this process's own writes added to or removed from held postings so far (a
+    /// rewritten episode counts twice).
+    var edited: Int { state.withLock { $0.edited } }
 
     /// Starts no more loads, drops the postings, and returns once the loads in flight are done.
     func close() async {

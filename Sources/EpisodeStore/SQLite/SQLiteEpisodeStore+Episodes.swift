@@ -6,10 +6,9 @@ extension SQLiteEpisodeStore {
     public func insert(_ batch: [NewEpisode]) async throws -> [Insertion] {
         // Everything is validated before the database is touched.
         let prepared = try prepare(batch)
-        let (outcomes, extensions) = try write { db, effects in
-            // The agents' lexical versions before the inserts, for the postings held in memory.
-            let before = try lexicalVersions(agentIDs: Set(prepared.map(\.1.agentID)), db)
-            var inserted: [String: [Episode]] = [:]
+        let (outcomes, changes) = try write { db, effects in
+            var lexical = try LexicalEditRecorder(memory: lexicalMemory, agentIDs: prepared.map(\.1.agentID), db)
+            var written: Set<String> = []
             let insertEpisode = try db.cachedStatement(
                 sql: """
                     INSERT INTO episodes(\(SQLiteRows.episodeColumns), text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -37,77 +36,13 @@ extension SQLiteEpisodeStore {
                     effects.append(IndexEffect(column: column.name, agentID: episode.agentID, episodeID: episode.id, vector: vector))
                 }
                 outcomes.append(Insertion(episode: episode, created: true))
-                inserted[episode.agentID, default: []].append(episode)
+                written.insert(episode.agentID)
+                try lexical.adding(db.lastInsertedRowID, episodeID: episode.id, text: episode.embeddedText, of: episode.agentID, db)
             }
-            return (outcomes, try lexicalExtensions(before: before, inserted: inserted, db))
+            return (outcomes, try lexical.finish(changing: written, db))
         }
-        // After the commit: a search that already saw the new version found the postings stale
-        // and dropped them, and then nothing is extended.
-        for e in extensions {
-            if let additions = e.additions {
-                lexicalMemory.append(additions, agentSeq: e.agentSeq, agentID: e.agentID, from: e.before, to: e.after)
-            }
-            lexicalMemory.carryStreak(agentSeq: e.agentSeq, from: e.before, to: e.after)
-        }
+        applyLexicalChanges(changes)
         return outcomes
-    }
-
-    /// What a transaction's inserts did to one agent's lexical version, and what they add to the
-    /// postings this process holds for it.
-    struct LexicalExtension {
-        var agentSeq: Int64
-        var agentID: String
-        /// The agent's `lexical_version` before the transaction and after it.
-        var before: Int64
-        var after: Int64
-        /// The inserted episodes' postings; nil when this process holds none current for the agent.
-        var additions: [AgentPostings.Addition]?
-    }
-
-    /// The numbers and lexical versions of those of `agentIDs` that exist (none when postings are
-    /// never kept in memory).
-    func lexicalVersions(agentIDs: Set<String>, _ db: Database) throws -> [String: (agentSeq: Int64, version: Int64)] {
-        guard lexicalMemory.budget > 0 else { return [:] }
-        var versions: [String: (agentSeq: Int64, version: Int64)] = [:]
-        for agentID in agentIDs {
-            let sql = "SELECT agent_seq, lexical_version FROM agents WHERE agent_id = ?"
-            guard let row = try Row.fetchOne(db, sql: sql, arguments: [agentID]) else { continue }
-            versions[agentID] = (row[0], row[1])
-        }
-        return versions
-    }
-
-    /// For each agent of `inserted` that existed `before`: its new version and, where this process
-    /// holds its postings at the version before, the inserted episodes' postings as the index
-    /// tokenized them in this transaction.
-    func lexicalExtensions(
-        before: [String: (agentSeq: Int64, version: Int64)], inserted: [String: [Episode]], _ db: Database
-    ) throws -> [LexicalExtension] {
-        var extensions: [LexicalExtension] = []
-        agents: for (agentID, episodes) in inserted {
-            guard let (agentSeq, version) = before[agentID],
-                let after = try Int64.fetchOne(db, sql: "SELECT lexical_version FROM agents WHERE agent_seq = ?", arguments: [agentSeq])
-            else { continue }
-            var change = LexicalExtension(agentSeq: agentSeq, agentID: agentID, before: version, after: after)
-            defer { extensions.append(change) }
-            guard lexicalMemory.holds(agentSeq: agentSeq, version: version) else { continue }
-            var additions: [AgentPostings.Addition] = []
-            for episode in episodes {
-                let text = episode.embeddedText
-                // An episode missing from the additions would be missing from every ranking: then
-                // the agent's postings are left to go stale instead.
-                guard
-                    let row = try Row.fetchOne(
-                        db, sql: "SELECT episodic_lexical_document_terms(?), episodic_lexical_length(?)", arguments: [text, text]),
-                    let joined = row[0] as String?, let length = row[1] as Int64?
-                else { continue agents }
-                var terms: [String: Int32] = [:]
-                for term in joined.split(separator: "\u{1F}") { terms[String(term), default: 0] += 1 }
-                additions.append(.init(episodeID: episode.id, length: Int32(clamping: length), terms: terms))
-            }
-            change.additions = additions
-        }
-        return extensions
     }
 
     /// The batch validated, with dates truncated, cache flags set from the vectors it brings, and
@@ -239,12 +174,13 @@ extension SQLiteEpisodeStore {
             replacing.append((column, vector))
         }
         let stale = try staleColumns.map { try column(named: $0) }
-        return try write { db, effects -> Episode? in
+        let (updated, changes) = try write { db, effects -> (Episode?, [LexicalChange]) in
+            var lexical = try LexicalEditRecorder(memory: lexicalMemory, agentIDs: [changed.agentID], db)
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT \(SQLiteRows.episodeColumns) FROM episodes WHERE agent_id = ? AND id = ?",
                     arguments: [changed.agentID, changed.id])
-            else { return nil }
+            else { return (nil, []) }
             var stored = try SQLiteRows.episode(row)
             guard EpisodeTime.milliseconds(of: stored.updatedAt) == EpisodeTime.milliseconds(of: expectedUpdatedAt) else {
                 throw StoreError.concurrentUpdate(changed.id)
@@ -277,6 +213,9 @@ extension SQLiteEpisodeStore {
                 effects.append(IndexEffect(column: column.name, agentID: stored.agentID, episodeID: stored.id, vector: vector))
                 stored.setVectorCached(column.role, at: now)
             }
+            // The row's text is written again (its index entry with it, whether or not it changed).
+            let seq = lexical.follows(stored.agentID) ? try Self.seq(of: stored, db) : nil
+            if let seq { lexical.removing(seq, of: stored.agentID) }
             try db.execute(
                 sql: """
                     UPDATE episodes SET content = ?, summary = ?, metadata = ?, updated_at = ?, text_hash = ?,
@@ -289,44 +228,67 @@ extension SQLiteEpisodeStore {
                     stored.embeddingCachedAt.map(EpisodeTime.storedText), stored.fastembedCached,
                     stored.fastembedCachedAt.map(EpisodeTime.storedText), stored.agentID, stored.id,
                 ])
-            return stored
+            if let seq { try lexical.adding(seq, episodeID: stored.id, text: stored.embeddedText, of: stored.agentID, db) }
+            return (stored, try lexical.finish(changing: [stored.agentID], db))
         }
+        applyLexicalChanges(changes)
+        return updated
+    }
+
+    /// The row number of a stored episode.
+    static func seq(of episode: Episode, _ db: Database) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT seq FROM episodes WHERE agent_id = ? AND id = ?", arguments: [episode.agentID, episode.id])
     }
 
     public func delete(agentID: String, id: String) async throws -> Bool {
-        try write { db, effects in
+        let (deleted, changes) = try write { db, effects -> (Bool, [LexicalChange]) in
+            var lexical = try LexicalEditRecorder(memory: lexicalMemory, agentIDs: [agentID], db)
+            if lexical.follows(agentID),
+                let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM episodes WHERE agent_id = ? AND id = ?", arguments: [agentID, id])
+            {
+                lexical.removing(seq, of: agentID)
+            }
             try db.execute(sql: "DELETE FROM episodes WHERE agent_id = ? AND id = ?", arguments: [agentID, id])
-            guard db.changesCount > 0 else { return false }
+            guard db.changesCount > 0 else { return (false, []) }
             for column in columns { effects.append(IndexEffect(column: column.name, agentID: agentID, episodeID: id, vector: nil)) }
             try db.execute(
                 sql: "DELETE FROM agents WHERE agent_id = ? AND NOT EXISTS (SELECT 1 FROM episodes WHERE agent_id = ?)",
                 arguments: [agentID, agentID])
-            return true
+            return (true, try lexical.finish(changing: [agentID], db))
         }
+        applyLexicalChanges(changes)
+        return deleted
     }
 
     public func deleteEpisodes(agentID: String, filter: EpisodeFilter?) async throws -> [String] {
         if let filter { try filter.validate() }
-        var sql = "SELECT e.id FROM episodes e WHERE e.agent_id = ?"
+        var sql = "SELECT e.id, e.seq FROM episodes e WHERE e.agent_id = ?"
         var arguments: StatementArguments = [agentID]
         if let filter, !filter.isEmpty {
             let condition = SQLiteFilter.condition(filter)
             sql += " AND " + condition.sql
             arguments += condition.arguments
         }
-        return try write { db, effects in
-            let ids = try String.fetchAll(db, sql: sql, arguments: arguments)
+        let (deleted, changes) = try write { db, effects -> ([String], [LexicalChange]) in
+            var lexical = try LexicalEditRecorder(memory: lexicalMemory, agentIDs: [agentID], db)
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
             let delete = try db.cachedStatement(sql: "DELETE FROM episodes WHERE agent_id = ? AND id = ?")
-            for id in ids {
+            var ids: [String] = []
+            for row in rows {
+                let id: String = row[0]
+                lexical.removing(row[1], of: agentID)
                 try delete.execute(arguments: [agentID, id])
                 for column in columns { effects.append(IndexEffect(column: column.name, agentID: agentID, episodeID: id, vector: nil)) }
+                ids.append(id)
             }
             // An agent without episodes leaves nothing behind, not even its name.
             try db.execute(
                 sql: "DELETE FROM agents WHERE agent_id = ? AND NOT EXISTS (SELECT 1 FROM episodes WHERE agent_id = ?)",
                 arguments: [agentID, agentID])
-            return ids
+            return (ids, try lexical.finish(changing: [agentID], db))
         }
+        applyLexicalChanges(changes)
+        return deleted
     }
 
     public func compact() async throws {

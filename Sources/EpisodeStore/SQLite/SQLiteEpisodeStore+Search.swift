@@ -215,15 +215,16 @@ extension SQLiteEpisodeStore {
         public var searches: Int
         /// Loads finished since the store opened (kept or not).
         public var loads: Int
-        /// Episodes this process's inserts added to held postings (instead of leaving them stale).
-        public var additions: Int
+        /// Episodes this process's writes added to or removed from held postings (instead of
+        /// leaving them stale); a rewritten episode counts twice.
+        public var edits: Int
     }
 
     /// The full-text postings in memory now.
     public var lexicalMemoryStatistics: LexicalMemoryStatistics {
         LexicalMemoryStatistics(
             bytes: lexicalMemory.bytes, agents: lexicalMemory.agents, searches: lexicalMemory.served,
-            loads: lexicalMemory.loadsCompleted, additions: lexicalMemory.appended)
+            loads: lexicalMemory.loadsCompleted, edits: lexicalMemory.edited)
     }
 
     /// Reads the postings of an agent on the index's queue (outside Swift's cooperative pool,
