@@ -296,6 +296,49 @@ import Testing
         #expect(!index.apply(.init(removed: [10]), agentSeq: 7, agentID: "a", from: 2, to: 3), "x was removed already")
     }
 
+    /// Writes this process makes while an agent's postings load reach the loaded postings: those
+    /// after the version the load read are applied, those it read already are not applied twice.
+    @Test(arguments: [Int64(1), 2, 3])
+    func editsMadeWhileALoadRunsReachItsPostings(readAt: Int64) {
+        let index = LexicalMemoryIndex(budget: 1 << 20)
+        _ = index.lookup(agentSeq: 7, agentID: "a", version: 1, episodes: 2, tokens: 3)
+        guard case .stale(load: true) = index.lookup(agentSeq: 7, agentID: "a", version: 1, episodes: 2, tokens: 3) else {
+            Issue.record("two quiet searches did not ask for a load")
+            return
+        }
+        #expect(index.follows(agentSeq: 7, version: 1), "a writer would not record its edit while the load runs")
+        // Two writes while the load runs: x's row 10 rewritten as "okapi" (1 → 2), then y's row 12 deleted (2 → 3).
+        let okapi = AgentPostings.Addition(seq: 10, episodeID: "x", length: 1, terms: ["okapi": 1])
+        #expect(!index.apply(.init(removed: [10], added: [okapi]), agentSeq: 7, agentID: "a", from: 1, to: 2))
+        #expect(!index.apply(.init(removed: [12]), agentSeq: 7, agentID: "a", from: 2, to: 3))
+        // What the load read, at `readAt`.
+        let texts: [Int64: [(seq: Int64, id: String, term: String)]] = [
+            1: [(10, "x", "piano"), (12, "y", "piano")], 2: [(10, "x", "okapi"), (12, "y", "piano")], 3: [(10, "x", "okapi")],
+        ]
+        let rows = texts[readAt]!
+        var terms: [String: (range: Range<Int>, hits: Int)] = [:]
+        var documents: [Int32] = []
+        for term in Set(rows.map(\.term)).sorted() {
+            let start = documents.count
+            documents += rows.indices.filter { rows[$0].term == term }.map { Int32($0) }
+            terms[term] = (start..<documents.count, documents.count - start)
+        }
+        index.finishLoading(
+            agentSeq: 7,
+            postings: AgentPostings(
+                agentID: "a", version: readAt, ids: rows.map(\.id), seqs: rows.map(\.seq), lengths: rows.map { _ in 1 }, terms: terms,
+                documents: documents, frequencies: documents.map { _ in 1 }))
+        guard case .fresh(let current) = index.lookup(agentSeq: 7, agentID: "a", version: 3, episodes: 1, tokens: 1) else {
+            Issue.record("the postings read at version \(readAt) did not reach version 3")
+            return
+        }
+        let ranked = { (word: String) in
+            current.search(phrases: [word], episodes: 1, tokens: 1, topK: 10, allowed: nil, excluded: []).map(\.episodeID)
+        }
+        #expect(ranked("okapi") == ["x"] && ranked("piano").isEmpty, "read at \(readAt)")
+        #expect(index.edited == [1: 3, 2: 1, 3: 0][readAt]!)
+    }
+
     /// An insert extends only the postings of the version it followed: after another writer's
     /// change, or this process's own update, the postings are stale and stay so.
     @Test func anInsertAfterAnotherChangeDoesNotExtend() async throws {

@@ -41,10 +41,27 @@ final class LexicalMemoryIndex: Sendable {
         /// Per agent: bytes per token of its last load (estimates before a load can be low).
         var bytesPerToken: [Int64: Double] = [:]
         var loading: Set<Int64> = []
+        /// This process's edits of agents whose load is in flight (``apply(_:agentSeq:agentID:from:to:)``
+        /// found no postings yet), in the order they were applied: the load's postings take those
+        /// that follow their version.
+        var editsDuringLoads: [Int64: [(from: Int64, to: Int64, edit: AgentPostings.Edit)]] = [:]
         var closed = false
         var served = 0
         var loadsCompleted = 0
         var edited = 0
+
+        /// Keeps `postings` if they fit `budget`, making room by dropping the least recently used
+        /// agents; returns whether they were kept.
+        mutating func keep(_ postings: AgentPostings, agentSeq: Int64, budget: Int) -> Bool {
+            bytesPerToken[agentSeq] = Double(postings.bytes) / Double(max(1, postings.tokens))
+            guard !closed, postings.bytes <= budget else { return false }
+            drop(agentSeq)
+            while bytes + postings.bytes > budget, let evicted = order.first { drop(evicted) }
+            entries[agentSeq] = postings
+            order.append(agentSeq)
+            bytes += postings.bytes
+            return true
+        }
 
         mutating func drop(_ agentSeq: Int64) {
             guard let entry = entries.removeValue(forKey: agentSeq) else { return }
@@ -112,12 +129,24 @@ final class LexicalMemoryIndex: Sendable {
 
     /// Ends a load ``lookup(agentSeq:agentID:version:episodes:tokens:)`` asked for; keeps `postings` (nil
     /// when the load failed) if they fit, making room by dropping the least recently used.
+    /// Edits this process made while the load ran are applied first, those that follow the
+    /// version it read (the others it read already, or they went to another version).
     func finishLoading(agentSeq: Int64, postings: AgentPostings?) {
         state.withLock { state in
             state.loading.remove(agentSeq)
             state.loadsCompleted += 1
+            var edits = state.editsDuringLoads.removeValue(forKey: agentSeq) ?? []
+            guard var current = postings else { return }
+            while let next = edits.firstIndex(where: { $0.from == current.version }) {
+                let (_, version, edit) = edits.remove(at: next)
+                guard current.edits.count + edit.removed.count + edit.added.count <= Self.maximumEdits,
+                    let edited = current.applying(edit, version: version)
+                else { break }
+                current = edited
+                state.edited += edit.removed.count + edit.added.count
+            }
+            _ = state.keep(current, agentSeq: agentSeq, budget: budget)
         }
-        if let postings { keep(postings, agentSeq: agentSeq) }
         pending.leave()
     }
 
@@ -125,16 +154,7 @@ final class LexicalMemoryIndex: Sendable {
     /// agents; returns whether they were kept.
     @discardableResult
     func keep(_ postings: AgentPostings, agentSeq: Int64) -> Bool {
-        state.withLock { state in
-            state.bytesPerToken[agentSeq] = Double(postings.bytes) / Double(max(1, postings.tokens))
-            guard !state.closed, postings.bytes <= budget else { return false }
-            state.drop(agentSeq)
-            while state.bytes + postings.bytes > budget, let evicted = state.order.first { state.drop(evicted) }
-            state.entries[agentSeq] = postings
-            state.order.append(agentSeq)
-            state.bytes += postings.bytes
-            return true
-        }
+        state.withLock { state in state.keep(postings, agentSeq: agentSeq, budget: budget) }
     }
 
     /// Applies this process's own write `edit` to the postings of `agentSeq` (`agentID`) if they
@@ -144,7 +164,13 @@ final class LexicalMemoryIndex: Sendable {
     /// after any other write.
     @discardableResult
     func apply(_ edit: AgentPostings.Edit, agentSeq: Int64, agentID: String, from version: Int64, to newVersion: Int64) -> Bool {
-        guard let held = state.withLock({ $0.entries[agentSeq] }), held.version == version, held.agentID == agentID,
+        let held = state.withLock { state -> AgentPostings? in
+            if state.entries[agentSeq] == nil, state.loading.contains(agentSeq) {
+                state.editsDuringLoads[agentSeq, default: []].append((version, newVersion, edit))
+            }
+            return state.entries[agentSeq]
+        }
+        guard let held, held.version == version, held.agentID == agentID,
             held.edits.count + edit.removed.count + edit.added.count <= Self.maximumEdits,
             // Built outside the lock (it copies the agent's token counts); swapped in only if
             // nothing replaced the entry meanwhile.
@@ -172,9 +198,10 @@ final class LexicalMemoryIndex: Sendable {
         }
     }
 
-    /// Whether postings of `agentSeq` at `version` are held (a writer then records its edits).
-    func holds(agentSeq: Int64, version: Int64) -> Bool {
-        state.withLock { $0.entries[agentSeq]?.version == version }
+    /// Whether postings of `agentSeq` at `version` are held, or being loaded (a writer then
+    /// records its edits).
+    func follows(agentSeq: Int64, version: Int64) -> Bool {
+        state.withLock { $0.entries[agentSeq]?.version == version || $0.loading.contains(agentSeq) }
     }
 
     /// Episodes added to or removed from loaded postings before a reload is left to do the work:
@@ -198,6 +225,7 @@ final class LexicalMemoryIndex: Sendable {
     func close() async {
         state.withLock { state in
             state.closed = true
+            state.editsDuringLoads.removeAll()
             for agentSeq in state.order { state.drop(agentSeq) }
         }
         await withCheckedContinuation { continuation in

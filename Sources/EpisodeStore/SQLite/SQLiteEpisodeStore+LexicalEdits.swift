@@ -35,12 +35,12 @@ extension SQLiteEpisodeStore {
                 let agentSeq: Int64 = row[0]
                 let version: Int64 = row[1]
                 versions[agentID] = (agentSeq, version)
-                if memory.holds(agentSeq: agentSeq, version: version) { edits[agentID] = AgentPostings.Edit() }
+                if memory.follows(agentSeq: agentSeq, version: version) { edits[agentID] = AgentPostings.Edit() }
             }
         }
 
         /// Whether this process holds the postings of `agentID` as they were before the
-        /// transaction (its changes are then worth recording).
+        /// transaction, or is loading them (its changes are then worth recording).
         func follows(_ agentID: String) -> Bool { edits[agentID] != nil }
 
         /// The row `seq` of `agentID` leaves the index (call before deleting or rewriting it).
