@@ -51,6 +51,10 @@ public final class EmbeddingBatcher: @unchecked Sendable {
     }
 
     private let condition = NSCondition()
+    /// Where queued requests' deadlines fire: a queue of its own, not a task, because the
+    /// cooperative pool's few threads may all be held by synchronous work (SQLite reads, JSON)
+    /// exactly when the server is busy and deadlines matter.
+    private let deadlines = DispatchQueue(label: "episodic.embedding-deadlines")
     private var queue: [Job] = []
     private var stopping = false
     private var statistics = Statistics()
@@ -104,12 +108,10 @@ public final class EmbeddingBatcher: @unchecked Sendable {
         let job = Job(
             embedder: embedder, encodings: try embedder.encode(texts, as: purpose),
             promptLength: embedder.promptLength(for: purpose), deadline: deadline)
-        let timer: Task<Void, Never>? = deadline.map { deadline in
-            Task { [weak self, job] in
-                let now = DispatchTime.now().uptimeNanoseconds
-                if deadline > now { try? await Task.sleep(nanoseconds: deadline - now) }
-                self?.expire(job)
-            }
+        let timer = deadline.map { deadline in
+            let expiry = DispatchWorkItem { [weak self, weak job] in if let job { self?.expire(job) } }
+            deadlines.asyncAfter(deadline: DispatchTime(uptimeNanoseconds: deadline), execute: expiry)
+            return expiry
         }
         defer { timer?.cancel() }
         return try await withCheckedThrowingContinuation { continuation in
@@ -155,8 +157,7 @@ public final class EmbeddingBatcher: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            // Requests past their deadline fail here even if their timer has not fired (its task
-            // may wait for a thread of the cooperative pool).
+            // Requests past their deadline fail here even if their timer has not fired yet.
             let now = DispatchTime.now().uptimeNanoseconds
             var expired: [Job] = []
             queue.removeAll { job in
