@@ -214,7 +214,7 @@ extension SQLiteEpisodeStore {
                 stored.setVectorCached(column.role, at: now)
             }
             // The row's text is written again (its index entry with it, whether or not it changed).
-            let seq = lexical.follows(stored.agentID) ? try Self.seq(of: stored, db) : nil
+            let seq = lexical.follows(stored.agentID) ? try Self.seq(agentID: stored.agentID, id: stored.id, db) : nil
             if let seq { lexical.removing(seq, of: stored.agentID) }
             try db.execute(
                 sql: """
@@ -236,18 +236,14 @@ extension SQLiteEpisodeStore {
     }
 
     /// The row number of a stored episode.
-    static func seq(of episode: Episode, _ db: Database) throws -> Int64? {
-        try Int64.fetchOne(db, sql: "SELECT seq FROM episodes WHERE agent_id = ? AND id = ?", arguments: [episode.agentID, episode.id])
+    static func seq(agentID: String, id: String, _ db: Database) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT seq FROM episodes WHERE agent_id = ? AND id = ?", arguments: [agentID, id])
     }
 
     public func delete(agentID: String, id: String) async throws -> Bool {
         let (deleted, changes) = try write { db, effects -> (Bool, [LexicalChange]) in
             var lexical = try LexicalEditRecorder(memory: lexicalMemory, agentIDs: [agentID], db)
-            if lexical.follows(agentID),
-                let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM episodes WHERE agent_id = ? AND id = ?", arguments: [agentID, id])
-            {
-                lexical.removing(seq, of: agentID)
-            }
+            if lexical.follows(agentID), let seq = try Self.seq(agentID: agentID, id: id, db) { lexical.removing(seq, of: agentID) }
             try db.execute(sql: "DELETE FROM episodes WHERE agent_id = ? AND id = ?", arguments: [agentID, id])
             guard db.changesCount > 0 else { return (false, []) }
             for column in columns { effects.append(IndexEffect(column: column.name, agentID: agentID, episodeID: id, vector: nil)) }
@@ -275,8 +271,8 @@ extension SQLiteEpisodeStore {
             let delete = try db.cachedStatement(sql: "DELETE FROM episodes WHERE agent_id = ? AND id = ?")
             var ids: [String] = []
             for row in rows {
-                let id: String = row[0]
-                lexical.removing(row[1], of: agentID)
+                let id = try row.decode(String.self, atIndex: 0)
+                lexical.removing(try row.decode(Int64.self, atIndex: 1), of: agentID)
                 try delete.execute(arguments: [agentID, id])
                 for column in columns { effects.append(IndexEffect(column: column.name, agentID: agentID, episodeID: id, vector: nil)) }
                 ids.append(id)
